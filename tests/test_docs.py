@@ -1,0 +1,100 @@
+"""The docs: the offline site builds and every page is right in a real browser; README.md matches index.ipynb;
+the experiment notebooks open in Colab.
+
+`test_site` runs the documented commands, `python scripts/build_docs.py --out <tmp>` then `scripts/check_site.py`'s
+checks (every notebook has its page, titles, internal links and anchors, images, no traceback shown) in headless
+Chromium, and saves docs/screenshots/{home,ppo,experiment}.png ($DOCS_SCREENSHOTS to put them elsewhere).
+It is skipped only when no Chromium is installed."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from configparser import ConfigParser
+from pathlib import Path
+
+import pytest
+
+from conftest import NBS, ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from check_site import check_site, expected_pages, find_chromium  # noqa: E402
+
+SETTINGS = ConfigParser(delimiters=["="])
+SETTINGS.read(ROOT / "settings.ini", encoding="utf-8")
+CFG = SETTINGS["DEFAULT"]
+EXPERIMENT_NBS = sorted(p for p in NBS.glob("*.ipynb") if re.match(r"^(0[7-9]|1[0-2])_", p.name))
+
+
+def test_readme_up_to_date():
+    proc = subprocess.run([sys.executable, "scripts/make_readme.py", "--check"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, f"README.md is stale: run `python scripts/make_readme.py`\n{proc.stdout[-4000:]}{proc.stderr[-2000:]}"
+
+
+def test_page_names_follow_nbdev():
+    "The offline pages get nbdev's (quarto's) file names, so links and the published site agree"
+    from nbdev.doclinks import _nbpath2html
+    for page, nb in expected_pages().items():
+        assert page == _nbpath2html(Path(nb)).as_posix(), (page, nb)
+    assert "index.html" in expected_pages(), "nbs/index.ipynb (the home page) is missing"
+
+
+def test_site(tmp_path):
+    chromium = find_chromium()
+    if not chromium: pytest.skip("chromium is not installed (apt-get install chromium): the docs page test needs it")
+    site = tmp_path / "site"
+    start = time.time()
+    proc = subprocess.run([sys.executable, "scripts/build_docs.py", "--out", str(site)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=1800)
+    build_s = time.time() - start
+    log = proc.stdout[-6000:] + proc.stderr[-6000:]
+    assert proc.returncode == 0, f"scripts/build_docs.py failed:\n{log}"
+    pages = json.loads((site / "pages.json").read_text())
+    assert [p["href"] for p in pages] == list(expected_pages()), "pages.json must list every notebook, in sidebar order"
+    shots = Path(os.environ.get("DOCS_SCREENSHOTS", ROOT / "docs" / "screenshots"))
+    start = time.time()
+    problems, facts = check_site(site, screenshots=shots, exe=chromium, log=lambda *a: None)
+    print(f"\ndocs: built {len(pages)} pages in {build_s:.0f}s, checked in Chromium in {time.time() - start:.0f}s")
+    assert not problems, "docs site problems:\n" + "\n".join(problems)
+    for name in ("home.png", "ppo.png", "experiment.png"):
+        assert (shots / name).stat().st_size > 10_000, f"{shots / name} looks empty"
+    home = facts["index.html"]
+    assert "pip install" in home["text"] and "PPOTrainer" in home["text"], "home page lacks install / example"
+    ppo = facts.get("ppo.html")
+    assert ppo and "ppotrainer" in ppo["ids"] and "ppotrainer.step" in ppo["ids"], "ppo.html lacks the PPOTrainer API entries"
+
+
+# --- Colab: every experiment notebook (07-12) opens in Colab and installs the library itself ---------------------
+def _cells(nb_path):
+    return json.loads(nb_path.read_text(encoding="utf-8"))["cells"]
+
+
+def _src(cell): return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+@pytest.mark.parametrize("nb", EXPERIMENT_NBS, ids=lambda p: p.name)
+def test_colab_badge(nb):
+    url = f"https://colab.research.google.com/github/{CFG['user']}/{CFG['repo']}/blob/{CFG['branch']}/{CFG['nbs_path']}/{nb.name}"
+    md = [_src(c) for c in _cells(nb)[:4] if c["cell_type"] == "markdown"]
+    badge = re.compile(r"\[!\[Open In Colab\]\(https://colab\.research\.google\.com/assets/colab-badge\.svg\)\]\(([^)]+)\)")
+    found = [m.group(1) for s in md for m in badge.finditer(s)]
+    assert found, f"{nb.name}: no Open in Colab badge in its first cells (see CONTRIBUTING.md, 'Colab')"
+    assert url in found, f"{nb.name}: the badge points to {found}, expected {url}"
+    title = next((s for s in md if re.search(r"^#\s", s, flags=re.M)), "")
+    assert "colab-badge" not in title, f"{nb.name}: put the badge in its own cell: nbdev drops the title cell's other lines"
+
+
+@pytest.mark.parametrize("nb", EXPERIMENT_NBS, ids=lambda p: p.name)
+def test_colab_install_cell(nb):
+    code = [_src(c) for c in _cells(nb) if c["cell_type"] == "code"]
+    code = [s for s in code if not re.match(r"^\s*#\|\s*default_exp", s)]  # 07 starts with its default_exp cell
+    assert code, f"{nb.name}: no code cells"
+    first = code[0]
+    assert re.search(r"try:\s*(\n\s+)?import rlhf_imdb", first) and "except ImportError" in first, \
+        f"{nb.name}: the first code cell must try `import rlhf_imdb` and install it on ImportError:\n{first}"
+    install = re.search(r"(%pip install|!pip install|run_line_magic\(\s*['\"]pip['\"]|['\"]pip['\"],\s*['\"]install['\"])[^\n]*", first)
+    assert install and re.search(r"rlhf_imdb|rlhf-imdb", install.group(0)), f"{nb.name}: the first cell must pip install rlhf_imdb"
+    assert "get_device(" in first, f"{nb.name}: the first cell must select the device with get_device()"
+    assert "#| export" not in first, f"{nb.name}: the Colab cell must not be exported"
