@@ -31,6 +31,7 @@ import html
 import json
 import multiprocessing
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -94,12 +95,16 @@ def _execute(nb, path: Path, skip_flags: set) -> str | None:
     from execnb.shell import CaptureShell
     from nbdev.process import extract_directives
 
+    current = [None]
+
     def no_eval(cell):
         if cell.cell_type != "code": return True
         if "nbdev_export" + "(" in cell.source: return True
         directives = extract_directives(cell, remove=False)
         if directives.get("eval:", [""])[0].lower() == "false": return True
-        return bool(skip_flags & directives.keys())
+        if skip_flags & directives.keys(): return True
+        current[0] = cell
+        return False
 
     shell = CaptureShell(path)
     cwd = os.getcwd()
@@ -108,7 +113,9 @@ def _execute(nb, path: Path, skip_flags: set) -> str | None:
         shell.run_all(nb, exc_stop=True, preproc=no_eval)
         return None
     except BaseException as e:  # noqa: BLE001 -- the page shows the traceback, the build reports it
-        return f"{type(e).__name__}: {e}"
+        cell = current[0]
+        where = f"cell {cell.idx_} ({cell.source.strip().splitlines()[0][:60]!r}): " if cell is not None and cell.source.strip() else ""
+        return f"{where}{type(e).__name__}: {e}"
     finally:
         os.chdir(cwd)
 
@@ -129,6 +136,9 @@ def process_notebook(job: dict) -> dict:
     os.environ["IN_TEST"] = "1"  # as nbdev_test and nbdev's docs processing set it
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("MPLBACKEND", "agg")
+    # notebooks run side by side: one BLAS/OpenMP pool per core, not per notebook (oversubscribed torch threads
+    # spin-wait on each other; a tiny PPO step measured 45x slower on 2 busy cores)
+    os.environ.setdefault("OMP_NUM_THREADS", str(job["threads"]))
     from execnb.nbio import nb2dict, read_nb, write_nb
     from nbdev.processors import FilterDefaults
 
@@ -159,7 +169,7 @@ def process_notebook(job: dict) -> dict:
             import traceback
             result["error"] = result["error"] or f"nbdev processing failed: {type(e).__name__}: {e}"
             nb.cells.append(dict(cell_type="code", source="", metadata={}, execution_count=None, outputs=[dict(
-                output_type="error", ename=type(e).__name__, evalue=str(e), traceback=traceback.format_exception(e))]))
+                output_type="error", ename=type(e).__name__, evalue=str(e), traceback=traceback.format_exception(type(e), e, e.__traceback__))]))
     result["nb"] = nb2dict(nb)
     result["seconds"] = round(time.time() - start, 1)
     return result
@@ -256,7 +266,7 @@ class PageRenderer:
         (self.out / name).write_bytes(base64.b64decode(_text(data)))
         width = (meta.get(mime) or {}).get("width") if isinstance(meta.get(mime), dict) else meta.get("width")
         size = f' width="{int(width)}"' if width else ""
-        return f'<img src="{self.page.depth_prefix}{name}"{size} alt="figure {self.n_figures}" loading="lazy">'
+        return f'<img src="{self.page.depth_prefix}{name}"{size} alt="figure {self.n_figures}">'
 
     def output(self, o: dict, directives: dict) -> str:
         from nbconvert.filters.ansi import ansi2html
@@ -266,7 +276,8 @@ class PageRenderer:
             if not text.strip(): return ""
             return f'<pre class="nb-output nb-stream nb-{o.get("name", "stdout")}">{ansi2html(text)}</pre>'
         if kind == "error":
-            tb = "\n".join(_text(o.get("traceback", []))) if isinstance(o.get("traceback"), list) else _text(o.get("traceback", ""))
+            tb = o.get("traceback") or []
+            tb = "\n".join(line.rstrip("\n") for line in tb) if isinstance(tb, list) else str(tb)
             tb = tb or f"{o.get('ename')}: {o.get('evalue')}"
             return f'<pre class="nb-output nb-error">{ansi2html(tb)}</pre>'
         data, meta = o.get("data", {}), o.get("metadata", {})
@@ -352,7 +363,7 @@ def postprocess(body: str, page: Page, pages_by_nb: dict, site_url: str, out: Pa
     def fix_href(m):
         attr, url = m.group(1), html.unescape(m.group(2))
         if site_url and url.startswith(site_url):  # nbdev's symbol links point at the published site
-            url = prefix + url[len(site_url):].lstrip("/")
+            return f'{attr}="\x01{html.escape(prefix + url[len(site_url):].lstrip("/"))}\x01"'  # resolved in fix_anchors
         elif not re.match(r"^[a-z][a-z0-9+.-]*:|^#|^/", url):
             target, _, anchor = url.partition("#")
             if target.endswith(".ipynb"):
@@ -374,6 +385,8 @@ def postprocess(body: str, page: Page, pages_by_nb: dict, site_url: str, out: Pa
         return m.group(0)
 
     body = re.sub(r'<img src="([^"]*)"', fix_src, body)
+    # the "Open in Colab" badge image lives on Google's site: the offline site carries its own
+    body = body.replace('src="https://colab.research.google.com/assets/colab-badge.svg"', f'src="{prefix}colab-badge.svg"')
     # pandoc writes \mathrm{KL} as <mstyle mathvariant="normal">; MathML Core browsers read mathvariant only on <mi>
     body = re.sub(r'<mstyle mathvariant="normal">(.*?)</mstyle>',
                   lambda m: m.group(1).replace("<mi>", '<mi mathvariant="normal">'), body, flags=re.S)
@@ -384,6 +397,18 @@ def postprocess(body: str, page: Page, pages_by_nb: dict, site_url: str, out: Pa
     body = re.sub(r'<pre class="(?:sourceCode )?([\w+-]*)"><code[^>]*>(.*?)</code></pre>', fence, body, flags=re.S)
     body = re.sub(r"<pre><code>(.*?)</code></pre>", lambda m: highlight(html.unescape(m.group(1)), "text"), body, flags=re.S)
     return body
+
+
+def fix_anchors(body: str, page: Page, ids: dict[str, set]) -> str:
+    """Links that nbdev made from backticked names (`_helper`, `Class.method`) point at `page.html#name` even when the
+    name has no API entry there (private names, undocumented methods): those keep the page and lose the anchor."""
+    def resolve(m):
+        url = html.unescape(m.group(1))
+        target, _, anchor = url.partition("#")
+        target_page = posixpath.normpath(posixpath.join(posixpath.dirname(page.href), target))
+        if anchor and anchor not in ids.get(target_page, ()): url = target
+        return '"' + html.escape(url) + '"'
+    return re.sub(r'"\x01([^"\x01]*)\x01"', resolve, body)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -406,7 +431,8 @@ def build(out: Path, execute: str = "auto", jobs: int = 2, only: list[str] | Non
 
     jobs_in = [dict(path=str(nbs / pg.rel), rel=pg.rel.as_posix(), root=str(root), execute=execute,
                     cache_dir=str(root / "_proc" / "offline_docs"), lib_hash=source_hash(settings, root),
-                    skip_flags=settings.get("tst_flags", "").split(), write_outputs=write_outputs) for pg in pages]
+                    skip_flags=settings.get("tst_flags", "").split(), write_outputs=write_outputs,
+                    threads=max(1, (os.cpu_count() or 1) // max(1, jobs))) for pg in pages]
     by_path = {pg.rel.as_posix(): pg for pg in pages}
     start = time.time()
     ctx = multiprocessing.get_context("spawn")
@@ -444,15 +470,18 @@ def build(out: Path, execute: str = "auto", jobs: int = 2, only: list[str] | Non
     template = env.get_template("page.html")
     if out.exists(): shutil.rmtree(out)
     (out / "figures").mkdir(parents=True)
-    shutil.copy2(THEME / "style.css", out / "style.css")
+    for asset in ("style.css", "colab-badge.svg"): shutil.copy2(THEME / asset, out / asset)
     from pygments.formatters import HtmlFormatter
     (out / "pygments.css").write_text(HtmlFormatter(style="friendly").get_style_defs(".highlight"), encoding="utf-8")
     site_url = (settings.get("doc_host", "") + settings.get("doc_baseurl", "")).rstrip("/") + "/"
     pages_by_nb = {(nbs / pg.rel).resolve(): pg for pg in pages}
     git_url, branch = settings.get("git_url", ""), settings.get("branch", "main")
+    bodies, ids = {}, {}
+    for pg in pages:
+        bodies[pg.href] = postprocess(PageRenderer(pg, out, nbs, markdown).body(), pg, pages_by_nb, site_url, out, nbs)
+        ids[pg.href] = set(re.findall(r'\bid="([^"]+)"', bodies[pg.href]))
     for i, pg in enumerate(pages):
-        renderer = PageRenderer(pg, out, nbs, markdown)
-        body = postprocess(renderer.body(), pg, pages_by_nb, site_url, out, nbs)
+        body = fix_anchors(bodies[pg.href], pg, ids)
         toc = _Headings()
         toc.feed(body)
         dest = out / pg.href

@@ -8,7 +8,8 @@ protocol (through a pipe: no port, no extra package, no browser download) and re
 - a notebook in nbs/ without its page, or a page missing from the sidebar;
 - a page without its title (empty <title> or H1, or the H1 is only the notebook's file name: no `# Title` cell);
 - a broken internal link (page or #anchor that does not exist) or a link still pointing at the published site;
-- an image that did not load, or any request the page made that failed (404, ...);
+- an image of the site that did not load, or any request to the site that failed (404, ...); pictures from other
+  sites (badges) cannot load offline and are not judged;
 - a Python traceback shown in the page (a cell that raised while the notebook ran for the docs).
 With --screenshots it saves home.png, ppo.png (scrolled to the `PPOTrainer` API entry) and experiment.png (the first
 experiment page, scrolled to its first figure). Exit status 1 when anything was found.
@@ -57,7 +58,7 @@ PAGE_PROBE = r"""JSON.stringify({
 class Chromium:
     "Headless Chromium over the DevTools protocol on a pipe (fd 3: commands in, fd 4: replies out, NUL-separated)"
 
-    def __init__(self, exe: str, width: int = 1280, height: int = 860, timeout: float = 60):
+    def __init__(self, exe: str, width: int = 1440, height: int = 900, timeout: float = 60):
         self.timeout, self.next_id, self.buffer, self.events = timeout, 0, b"", []
         self.profile = tempfile.mkdtemp(prefix="chromium-profile-")
         to_browser_r, self.to_browser = os.pipe()
@@ -114,13 +115,15 @@ class Chromium:
         self.call("Page.navigate", session=True, url=url)
         self.wait_event("Page.loadEventFired")
         probe = json.loads(self.evaluate(PAGE_PROBE))
-        failed = []
+        failed, urls = [], {}
         for ev in self.events:
             p = ev.get("params", {})
             if ev.get("method") == "Network.responseReceived" and p["response"]["status"] >= 400:
                 failed.append(f"{p['response']['status']} {p['response']['url']}")
+            elif ev.get("method") == "Network.requestWillBeSent":
+                urls[p["requestId"]] = p["request"]["url"]
             elif ev.get("method") == "Network.loadingFailed" and not p.get("canceled"):
-                failed.append(f"{p.get('errorText')} ({p.get('type')}) request {p.get('requestId')}")
+                failed.append(f"{p.get('errorText')} ({p.get('type')}) {urls.get(p['requestId'], p['requestId'])}")
             elif ev.get("method") == "Runtime.exceptionThrown":
                 failed.append(f"JavaScript error: {p['exceptionDetails'].get('text')}")
         return probe, failed
@@ -130,10 +133,10 @@ class Chromium:
         if "exceptionDetails" in res: raise RuntimeError(f"evaluate failed: {res['exceptionDetails']}")
         return res["result"].get("value")
 
-    def screenshot(self, path: Path, scroll_to: str | None = None):
-        "Save the viewport as PNG, first scrolling the first element matching the CSS selector `scroll_to` into view"
+    def screenshot(self, path: Path, scroll_to: list[str] = ()):
+        "Save the viewport as PNG, first scrolling to the first of the CSS selectors `scroll_to` that matches"
         if scroll_to:
-            self.evaluate(f"(() => {{ const e = document.querySelector({json.dumps(scroll_to)}); "
+            self.evaluate(f"(() => {{ const e = {json.dumps(list(scroll_to))}.map(s => document.querySelector(s)).find(e => e); "
                           "if (e) { e.scrollIntoView({block: 'start'}); window.scrollBy(0, -8); } })()")
             self.evaluate("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
         data = self.call("Page.captureScreenshot", session=True, format="png")["data"]
@@ -201,10 +204,12 @@ def check_site(site: Path, screenshots: Path | None = None, root: Path = ROOT, e
                 problems.append(f"{where} no title: the H1 is the file name (nbs/{nb} needs a `# Title` markdown cell)")
             if probe["errors"] or "Traceback (most recent call last)" in probe["text"]:
                 problems.append(f"{where} shows a Python traceback ({probe['errors']} error output(s))")
-            for img in probe["images"]:
-                if not img["ok"]: problems.append(f"{where} image did not load: {img['src']}")
-            problems += [f"{where} failed request: {f}" for f in failed]
-            missing_in_sidebar = [p for p in expected if p not in {urljoin(page, h) for h in probe["sidebar"]}]
+            for img in probe["images"]:  # pictures from other sites cannot load offline: only ours are judged
+                if not img["ok"] and (img["src"].startswith(base) or img["src"].startswith("data:")):
+                    problems.append(f"{where} image did not load: {img['src']}")
+            problems += [f"{where} failed request: {f}" for f in failed if base in f]
+            built = [p for p in expected if p in pages]  # a missing page is reported once, above
+            missing_in_sidebar = [p for p in built if p not in {urljoin(page, h) for h in probe["sidebar"]}]
             if missing_in_sidebar: problems.append(f"{where} sidebar lacks {missing_in_sidebar}")
         log(f"loaded {len(pages)} pages in Chromium in {time.time() - start:.1f}s")
         for page, probe in facts.items():  # links, now that every page's ids are known
@@ -223,9 +228,9 @@ def check_site(site: Path, screenshots: Path | None = None, root: Path = ROOT, e
                 elif not (site / rel).is_file():
                     problems.append(f"{page}: broken link {raw} ({rel} does not exist)")
         if screenshots is not None:
-            shots = [("home.png", "index.html", None), ("ppo.png", "ppo.html", "#ppotrainer, .nb-showdoc")]
+            shots = [("home.png", "index.html", []), ("ppo.png", "ppo.html", ["#ppotrainer", ".nb-showdoc"])]
             experiment = next((p for p in EXPERIMENT_PAGES if p in facts), None)
-            if experiment: shots.append(("experiment.png", experiment, ".nb-figure, .nb-html, h2"))
+            if experiment: shots.append(("experiment.png", experiment, [".nb-figure", ".nb-html", "h2"]))
             else: problems.append("no experiment page to screenshot (expected one of " + ", ".join(EXPERIMENT_PAGES) + ")")
             for name, page, selector in shots:
                 if page not in facts:

@@ -5,7 +5,9 @@
     python scripts/make_readme.py --check   # exit 1, with a diff, when README.md is not what index.ipynb gives
 
 The notebook goes through nbdev's docs processors (frontmatter from the H1 title, `#| hide` and `#| export` cells
-removed, magics dropped), then nbconvert's markdown exporter. Only stored outputs are used (the notebook is not run)
+removed, magics dropped), then each cell is written as GitHub markdown (prose as is, code in ```python fences, text
+outputs in plain fences) by the few lines below, not by a template that changes between versions. Only stored
+outputs are used (the notebook is not run)
 and backticked names are not turned into links, so the result depends on index.ipynb alone: the same README on every
 machine, which is what lets `tests/test_docs.py` catch a README that was not regenerated.
 """
@@ -50,19 +52,31 @@ def readme_text(root: Path = ROOT) -> str:
             cell["source"] = code
             if directives.get("echo") == "false": cell["source"] = ""
             if directives.get("output") == "false": cell["outputs"] = []
+            if directives.get("include") == "false": cell["source"], cell["outputs"] = "", []
     cells = [c for c in cells if "".join(c["source"]).strip() or c.get("outputs")]
 
-    import nbformat
-    from nbconvert import MarkdownExporter
-    notebook = nbformat.from_dict(dict(nb, cells=cells))
-    notebook.metadata.setdefault("language_info", {"name": "python"})  # fences as ```python
-    for cell in notebook.cells: cell.pop("id", None)
-    notebook.nbformat_minor = 4
-    body, resources = MarkdownExporter().from_notebook_node(notebook)
-    if resources.get("outputs"): raise SystemExit("index.ipynb has image outputs: the README cannot carry them")
+    body = "\n\n".join(filter(None, (cell_markdown(c) for c in cells)))
     head = f"# {fm.get('title', settings['lib_name'])}\n\n"
     if fm.get("description"): head += f"> {fm['description']}\n\n"
     return normalize(head + body)
+
+
+def cell_markdown(cell: dict) -> str:
+    "One cell as GitHub markdown: prose as is, code in a ```python fence, text outputs in plain fences, HTML as is"
+    if cell["cell_type"] == "markdown": return cell["source"].strip()
+    if cell["cell_type"] != "code": return ""
+    parts = [f"```python\n{cell['source'].strip()}\n```"] if cell["source"].strip() else []
+    for out in cell.get("outputs", []):
+        data = out.get("data", {})
+        if out["output_type"] == "stream": text = "".join(out["text"])
+        elif out["output_type"] == "error": text = "\n".join(out.get("traceback", []))
+        elif any(k.startswith("image/") for k in data):
+            raise SystemExit("index.ipynb has image outputs: README.md cannot carry them")
+        elif "text/markdown" in data: parts.append("".join(data["text/markdown"]).strip()); continue
+        elif "text/html" in data: parts.append("".join(data["text/html"]).strip()); continue
+        else: text = "".join(data.get("text/plain", ""))
+        if text.strip(): parts.append(f"```\n{text.strip()}\n```")
+    return "\n\n".join(parts)
 
 
 def normalize(text: str) -> str:

@@ -77,7 +77,7 @@ def _in_venv(python, code, tmp_path, timeout=300):
     "Run `code` with the venv's python, from a folder outside the repo (so the source tree cannot be imported)"
     script = tmp_path / "check.py"
     script.write_text(textwrap.dedent(code), encoding="utf-8")
-    proc, seconds = _run([python, script], cwd=tmp_path, timeout=timeout, env={"TOKENIZERS_PARALLELISM": "false"})
+    proc, seconds = _run([python, script], cwd=tmp_path, timeout=timeout, env={"TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"})
     return proc.stdout, seconds
 
 
@@ -164,7 +164,8 @@ def test_two_step_ppo(venv, tmp_path):
                                 initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
         tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
         torch.manual_seed(0)
-        lm = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_layer=2, n_head=2, n_embd=32, n_positions=64))
+        lm = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_layer=2, n_head=2, n_embd=32, n_positions=64,
+                                        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id))
         model = AutoModelForCausalLMWithValueHead(lm)
         ref_model = create_reference_model(model)
         before = [p.detach().clone() for p in model.parameters()]

@@ -1,0 +1,78 @@
+"""Long runs lose nothing: a run stopped by a signal (or crashing) and resumed from its checkpoint reaches exactly the
+parameters and metrics of the same run done in one go. CPU, the tiny LM and classifier."""
+import os
+import signal
+
+import pytest
+import torch
+
+from rlhf_imdb.experiment import checkpoint_dirs, experiment_config, prepare_models, read_jsonl, run_sentiment_ppo
+
+STEPS = 4
+
+
+@pytest.fixture(scope="module")
+def models():
+    return prepare_models("tiny")  # trained once, then reused from the cache
+
+
+def make_config(models, out_dir, **overrides):
+    "The control task (targets per sample: the most state to get right), 4 steps, a checkpoint every 2."
+    options = dict(steps=STEPS, checkpoint_every=2, n_eval_prompts=8, progress=False)
+    return experiment_config("control", "tiny", lm_path=str(models.lm_path), classifier_path=str(models.classifier_path),
+                             out_dir=str(out_dir), **{**options, **overrides})
+
+
+def training_metrics(run_dir):
+    "The logged stats without timings (which differ from run to run)."
+    return [{k: v for k, v in row.items() if not k.startswith("time/")} for row in read_jsonl(run_dir / "metrics.jsonl")]
+
+
+def assert_same_parameters(a, b):
+    state_a, state_b = a.state_dict(), b.state_dict()
+    assert state_a.keys() == state_b.keys()
+    for name in state_a:
+        assert torch.equal(state_a[name], state_b[name]), f"{name} differs after resume"
+
+
+@pytest.fixture(scope="module")
+def straight(models, tmp_path_factory):
+    out = tmp_path_factory.mktemp("straight") / "run"
+    return run_sentiment_ppo("control", make_config(models, out)), out
+
+
+def test_interrupt_then_resume_matches_straight_run(models, straight, tmp_path):
+    straight_result, straight_dir = straight
+    out = tmp_path / "run"
+    def interrupt(step, row):  # Ctrl-C arrives while step 2 is being logged
+        if step == 2: os.kill(os.getpid(), signal.SIGINT)
+    handler_before = signal.getsignal(signal.SIGINT)
+    stopped = run_sentiment_ppo("control", make_config(models, out), on_step=interrupt)
+    assert stopped.interrupted and stopped.steps_done == 2 and stopped.after is None
+    assert [p.name for p in checkpoint_dirs(out)] == ["step-000002"]
+    assert signal.getsignal(signal.SIGINT) is handler_before             # the run gave the handler back
+    resumed = run_sentiment_ppo("control", make_config(models, out, resume=True))
+    assert not resumed.interrupted and resumed.steps_done == STEPS
+    assert_same_parameters(resumed.model, straight_result.model)
+    assert training_metrics(out) == training_metrics(straight_dir)
+    assert resumed.after.response.tolist() == straight_result.after.response.tolist()
+
+
+def test_crash_after_checkpoint_resumes_identically(models, straight, tmp_path):
+    straight_result, straight_dir = straight
+    out = tmp_path / "run"
+    def crash(step, row):
+        if step == 3: raise RuntimeError("simulated crash at step 3")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_sentiment_ppo("control", make_config(models, out), on_step=crash)
+    assert len(read_jsonl(out / "metrics.jsonl")) == 3          # step 3 was logged, but only step 2 is checkpointed
+    resumed = run_sentiment_ppo("control", make_config(models, out, resume=True))
+    assert [row["step"] for row in read_jsonl(out / "metrics.jsonl")] == [1, 2, 3, 4]  # step 3 recomputed, not duplicated
+    assert_same_parameters(resumed.model, straight_result.model)
+    assert training_metrics(out) == training_metrics(straight_dir)
+
+
+def test_resume_refuses_a_changed_config(models, straight):
+    _, straight_dir = straight
+    with pytest.raises(ValueError, match=r"cannot resume: the config differs from the checkpointed run's in \['ppo', 'seed'\]"):
+        run_sentiment_ppo("control", make_config(models, straight_dir, resume=True, seed=1, steps=STEPS + 1))
