@@ -33,6 +33,10 @@ SHAPES = {
 }
 # The reward model of the real pipeline: a MiniLM-L6 (BERT) sentiment classifier, 6 layers, 384 wide, 12 heads.
 REWARD_SHAPE = dict(num_hidden_layers=6, hidden_size=384, num_attention_heads=12, intermediate_size=1536, vocab_size=30522)
+REWARD_MODELS = {
+    "minilm": "MiniLM-L6-shaped BERT classifier (6x384), as the real pipeline's sentiment scorer",
+    "gpt2": "GPT-2 sequence classifier of the policy's shape, as the peer's reward model",
+}
 
 
 def parse_args(argv=None):
@@ -47,6 +51,7 @@ def parse_args(argv=None):
     p.add_argument("--updates", type=int, default=4, help="timed updates; the first is a warm-up")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--mixed-precision", default="auto", choices=["auto", "bf16", "no"])
+    p.add_argument("--reward-model", default="minilm", choices=sorted(REWARD_MODELS), help="what the scoring stage runs")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--tag", default="ours")
@@ -57,7 +62,7 @@ def parse_args(argv=None):
 def build(args, device):
     "Policy with value head, frozen reference, MiniLM-shaped reward classifier, tokenizer stand-in."
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, GPT2Config, GPT2LMHeadModel
+    from transformers import BertConfig, BertForSequenceClassification, GPT2Config, GPT2ForSequenceClassification, GPT2LMHeadModel
     from rlhf_imdb.models import AutoModelForCausalLMWithValueHead, create_reference_model
 
     n_layer, n_head, n_embd, vocab = SHAPES[args.shape]
@@ -65,7 +70,11 @@ def build(args, device):
                      bos_token_id=0, eos_token_id=0, pad_token_id=1)
     policy = AutoModelForCausalLMWithValueHead.from_lm(GPT2LMHeadModel(cfg)).to(device)  # fp32 weights, like the peer
     ref = create_reference_model(policy)
-    reward_model = BertForSequenceClassification(BertConfig(num_labels=2, **REWARD_SHAPE)).to(device).eval()
+    if args.reward_model == "minilm":
+        reward_model = BertForSequenceClassification(BertConfig(num_labels=2, **REWARD_SHAPE))
+    else:  # the peer's choice: a GPT-2 of the policy's shape with a classification head (right padding, pad id set)
+        reward_model = GPT2ForSequenceClassification(GPT2Config(**{**cfg.to_dict(), "num_labels": 2}))
+    reward_model = reward_model.to(device).eval()
 
     class Tokenizer:  # PPOTrainer only reads the pad id; text decoding is not part of this benchmark
         pad_token_id, eos_token_id = 1, 0
@@ -84,7 +93,6 @@ def main(argv=None):
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     cuda = device.type == "cuda"
     set_seed(args.seed)
-    if cuda: torch.backends.cuda.matmul.allow_tf32 = True; torch.backends.cudnn.allow_tf32 = True
     dev_name = torch.cuda.get_device_name(device) if cuda else f"cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)"
     print(f"versions: python={sys.version.split()[0]} torch={torch.__version__} transformers={transformers.__version__} "
           f"device={dev_name} load_avg={os.getloadavg()[0]:.2f}", flush=True)
@@ -97,23 +105,24 @@ def main(argv=None):
     sampling = SamplingConfig(max_new_tokens=args.response_len, top_k=0, top_p=1.0, temperature=1.0, do_sample=True,
                               eos_token_id=None, pad_token_id=tokenizer.pad_token_id)  # fixed length, like the peer
     n_params = sum(p.numel() for p in policy.parameters())
-    print(f"policy: GPT-2 {args.shape} {SHAPES[args.shape]} + value head, {n_params / 1e6:.1f}M params; reward: MiniLM-shaped "
-          f"BERT classifier {REWARD_SHAPE['num_hidden_layers']}x{REWARD_SHAPE['hidden_size']}; batch {config.batch_size}, "
+    print(f"policy: GPT-2 {args.shape} {SHAPES[args.shape]} + value head, {n_params / 1e6:.1f}M params; reward: "
+          f"{REWARD_MODELS[args.reward_model]}; batch {config.batch_size}, "
           f"minibatch {config.mini_batch_size}, forward chunk {config.forward_batch_size}, epochs {config.ppo_epochs}, "
           f"queries {args.query_len[0]}-{args.query_len[1]} tokens, responses {args.response_len} tokens; "
           f"autocast={'bf16' if trainer.autocast is not __import__('contextlib').nullcontext else 'off (fp32)'}", flush=True)
 
     sync = (lambda: torch.cuda.synchronize(device)) if cuda else (lambda: None)
     autocast = trainer.autocast
-    cls_id, sep_id, reward_vocab = 101, 102, REWARD_SHAPE["vocab_size"]
+    minilm = args.reward_model == "minilm"
+    cls_id, sep_id, reward_vocab = (101, 102, REWARD_SHAPE["vocab_size"]) if minilm else (0, 0, vocab)
 
     @torch.no_grad()
     def score(queries, responses):
-        "Stand-in for decode -> BERT tokenize -> classify: ids mapped into the BERT vocabulary, one batched forward."
-        texts = [torch.cat([q, r]) % (reward_vocab - 1000) + 1000 for q, r in zip(queries, responses)]
+        "Stand-in for decode -> tokenize -> classify: ids mapped into the reward vocabulary, one batched forward."
+        texts = [torch.cat([q, r]).cpu() % (reward_vocab - 1000) + 1000 for q, r in zip(queries, responses)]
         lengths = torch.tensor([len(t) + 2 for t in texts])
         width = int(lengths.max())
-        ids = torch.zeros(len(texts), width, dtype=torch.long)
+        ids = torch.full((len(texts), width), 1 if not minilm else 0, dtype=torch.long)  # pad ids: GPT-2 config 1, BERT 0
         ids[:, 0] = cls_id
         for i, t in enumerate(texts): ids[i, 1:len(t) + 1], ids[i, len(t) + 1] = t, sep_id  # host-side, like a tokenizer
         mask = (torch.arange(width)[None] < lengths[:, None]).long()
@@ -153,7 +162,8 @@ def main(argv=None):
     print(f"| peak memory (GiB, {'CUDA allocated' if cuda else 'process RSS'}) | {peak:.2f} | |")
     line = (f"OURS_PPO[{args.tag}] update_s_median={total:.4f} episodes_per_s={config.batch_size / total:.1f} "
             f"peak_mem_gib={peak:.2f} shape={args.shape} rollout={config.batch_size} minibatch={config.mini_batch_size} "
-            f"ppo_epochs={config.ppo_epochs} resp_len={args.response_len} torch={torch.__version__} device={dev_name}")
+            f"ppo_epochs={config.ppo_epochs} resp_len={args.response_len} reward={args.reward_model} torch={torch.__version__} "
+            f"device={dev_name}")
     if args.json_out:
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json_out).write_text(json.dumps({"args": vars(args), "device": dev_name, "per_update": rows,
