@@ -9,7 +9,7 @@ order, same nbdev processing) on machines where quarto cannot be installed. For 
 
 1. outputs: notebooks are committed without outputs, so a notebook whose code cells have no stored outputs is run
    top to bottom first, exactly as `nbdev_test` runs it (cells flagged `notest`/`slow`/`gpu` or `#| eval: false`
-   are skipped), so pages show the tiny-scale tables and plots. Results are cached in `_proc/offline_docs/`, keyed
+   are skipped), so pages show the tiny-scale tables and plots. Results are cached in `_proc/_offline_docs/`, keyed
    by the notebook, the library source and settings.ini. `--execute never` renders stored outputs only.
 2. nbdev processing: nbdev's own `FilterDefaults` processors (those `nbdev_proc_nbs` runs before quarto): frontmatter
    from the H1 title, `show_doc` API entries for every exported symbol, `#| hide` / `#| export` cells removed,
@@ -44,7 +44,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 THEME = Path(__file__).resolve().parent / "docs_theme"
-CACHE_VERSION = "1"  # bump when the execution/processing step changes, to drop old cache entries
+CACHE_VERSION = "2"  # bump when the execution/processing step changes, to drop old cache entries
 MIME_ORDER = ["text/html", "image/svg+xml", "image/png", "image/jpeg", "image/gif", "text/markdown", "text/latex", "text/plain"]
 MARKER = "<!-- NBCELL {} -->"
 _re_marker = re.compile(r"<!-- NBCELL (\d+) -->")
@@ -80,7 +80,8 @@ def has_outputs(nb: dict) -> bool:
 
 def source_hash(settings: dict, root: Path = ROOT) -> str:
     "Hash of everything a notebook's outputs depend on besides the notebook: library source, settings, this builder"
-    h = hashlib.sha256(CACHE_VERSION.encode())
+    from importlib.metadata import version
+    h = hashlib.sha256(f"{CACHE_VERSION} nbdev {version('nbdev')} execnb {version('execnb')}".encode())
     lib = root / settings.get("lib_path", settings["lib_name"])
     for p in sorted(lib.rglob("*.py")) + [root / "settings.ini"]:
         if p.is_file(): h.update(p.relative_to(root).as_posix().encode() + p.read_bytes())
@@ -130,6 +131,18 @@ def _title_cell_warning(nb) -> str | None:
     return None
 
 
+def cache_files(job: dict) -> tuple[bool, Path, Path]:
+    "Whether the notebook is run for its page; the cache files of its run and of its processed page"
+    path = Path(job["path"])
+    data = path.read_bytes()
+    run = job["execute"] == "always" or (job["execute"] == "auto" and not has_outputs(json.loads(data)))
+    cache_dir, name = Path(job["cache_dir"]), Path(job["rel"]).with_suffix("").as_posix().replace("/", "__")
+    key = hashlib.sha256(data + job["lib_hash"].encode()).hexdigest()[:20]
+    ran_file = cache_dir / f"{name}.run.{key}.ipynb"                         # the notebook with its run outputs
+    page_file = cache_dir / f"{name}.page.{key}{'.run' if run else ''}.json"  # ... and after nbdev's processing
+    return run, ran_file, page_file
+
+
 def process_notebook(job: dict) -> dict:
     "Worker: one notebook -> processed notebook dict (+ timing and errors). Runs in its own process."
     os.chdir(job["root"])
@@ -146,30 +159,37 @@ def process_notebook(job: dict) -> dict:
     result = dict(path=job["path"], executed=False, cached=False, error=None, warnings=[])
     nb = read_nb(path)
     if (w := _title_cell_warning(nb)): result["warnings"].append(w)
-    mode = job["execute"]
-    if mode == "always" or (mode == "auto" and not has_outputs(nb2dict(nb))):
-        cache = Path(job["cache_dir"]) / (Path(job["rel"]).with_suffix("").as_posix().replace("/", "__"))
-        key = hashlib.sha256(path.read_bytes() + job["lib_hash"].encode()).hexdigest()[:20]
-        cached = cache.with_name(f"{cache.name}.{key}.ipynb")
-        if cached.exists():
-            nb, result["cached"] = read_nb(cached), True
+    run, ran_file, page_file = cache_files(job)
+    cache_dir, name = ran_file.parent, ran_file.name.split(".")[0]
+
+    def keep(file):  # a new cache entry replaces this notebook's older ones
+        for old in cache_dir.glob(f"{name}.{file.name.split('.')[1]}.*"): old.unlink()
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        return file
+
+    fresh = job["execute"] == "always"  # --execute always: run again, whatever the cache holds
+    if not job.get("write_outputs") and not fresh and page_file.exists():
+        result.update(nb=json.loads(page_file.read_text(encoding="utf-8")), cached=True, seconds=0.0)
+        return result
+    if run:
+        if ran_file.exists() and not fresh:
+            nb, result["cached"] = read_nb(ran_file), True
             nb["path_"] = str(path)
         else:
             result["executed"] = True
             result["error"] = _execute(nb, path, set(job["skip_flags"]))
-            if result["error"] is None:
-                for old in cache.parent.glob(f"{cache.name}.*.ipynb"): old.unlink()
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                write_nb(nb, cached)
+            if result["error"] is None: write_nb(nb, keep(ran_file))
     if job.get("write_outputs"):  # for quarto: the run outputs go into the notebook itself, unprocessed
-        if (result["executed"] or result["cached"]) and not result["error"]: write_nb(nb, path)
+        if run and not result["error"]: write_nb(nb, path)
     else:
         try: FilterDefaults()(nb)
         except BaseException as e:  # noqa: BLE001
             import traceback
             result["error"] = result["error"] or f"nbdev processing failed: {type(e).__name__}: {e}"
             nb.cells.append(dict(cell_type="code", source="", metadata={}, execution_count=None, outputs=[dict(
-                output_type="error", ename=type(e).__name__, evalue=str(e), traceback=traceback.format_exception(type(e), e, e.__traceback__))]))
+                output_type="error", ename=type(e).__name__, evalue=str(e),
+                traceback=traceback.format_exception(type(e), e, e.__traceback__))]))
+        if result["error"] is None: keep(page_file).write_text(json.dumps(nb2dict(nb)), encoding="utf-8")
     result["nb"] = nb2dict(nb)
     result["seconds"] = round(time.time() - start, 1)
     return result
@@ -429,20 +449,28 @@ def build(out: Path, execute: str = "auto", jobs: int = 2, only: list[str] | Non
         pages.append(page)
     if not pages: raise SystemExit(f"no notebooks in {nbs}")
 
+    lib_hash = source_hash(settings, root)
     jobs_in = [dict(path=str(nbs / pg.rel), rel=pg.rel.as_posix(), root=str(root), execute=execute,
-                    cache_dir=str(root / "_proc" / "offline_docs"), lib_hash=source_hash(settings, root),
+                    cache_dir=str(root / "_proc" / "_offline_docs"), lib_hash=lib_hash,  # "_": quarto skips it
                     skip_flags=settings.get("tst_flags", "").split(), write_outputs=write_outputs,
                     threads=max(1, (os.cpu_count() or 1) // max(1, jobs))) for pg in pages]
     by_path = {pg.rel.as_posix(): pg for pg in pages}
     start = time.time()
     ctx = multiprocessing.get_context("spawn")
     kwargs = dict(max_tasks_per_child=1) if sys.version_info >= (3, 11) else {}  # a fresh process per notebook
-    with cf.ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx, **kwargs) as pool:
-        futures = {pool.submit(process_notebook, j): j for j in jobs_in}
-        for fut in cf.as_completed(futures):
-            rel = futures[fut]["rel"]
+    done = []  # pages whose processed notebook is cached need no worker at all
+    for j in jobs_in:
+        page_file = cache_files(j)[2]
+        if not write_outputs and execute != "always" and page_file.exists():
+            done.append((j, dict(nb=json.loads(page_file.read_text(encoding="utf-8")), error=None, warnings=[],
+                                 seconds=0.0, executed=False, cached=True)))
+    todo = [j for j in jobs_in if j not in [d[0] for d in done]]
+    with cf.ProcessPoolExecutor(max_workers=max(1, min(jobs, len(todo) or 1)), mp_context=ctx, **kwargs) as pool:
+        futures = {pool.submit(process_notebook, j): j for j in todo}
+        for fut in [*done, *cf.as_completed(futures)]:
+            rel = fut[0]["rel"] if isinstance(fut, tuple) else futures[fut]["rel"]
             pg = by_path[rel]
-            try: res = fut.result()
+            try: res = fut[1] if isinstance(fut, tuple) else fut.result()
             except BaseException as e:  # noqa: BLE001 -- a crashed worker: the page still exists and shows it
                 res = dict(nb=dict(cells=[]), error=f"worker crashed: {type(e).__name__}: {e}", warnings=[], seconds=0,
                            executed=False, cached=False)
@@ -451,7 +479,7 @@ def build(out: Path, execute: str = "auto", jobs: int = 2, only: list[str] | Non
                     traceback=[f"Traceback (most recent call last):\n  building {rel}\n{type(e).__name__}: {e}"])]))
             pg.nb, pg.error, pg.warnings = res["nb"], res["error"], res["warnings"]
             pg.seconds, pg.executed, pg.cached = res["seconds"], res["executed"], res["cached"]
-            how = "ran" if pg.executed else ("cached outputs" if pg.cached else "stored outputs")
+            how = "ran" if pg.executed else ("cached" if pg.cached else "stored outputs")
             say(f"  {rel:<34} {how:<15} {pg.seconds:6.1f}s" + (f"  ERROR {pg.error}" if pg.error else ""))
             for w in pg.warnings: say(f"    warning: {w}")
     say(f"notebooks processed in {time.time() - start:.1f}s")
@@ -468,7 +496,11 @@ def build(out: Path, execute: str = "auto", jobs: int = 2, only: list[str] | Non
     from jinja2 import Environment, FileSystemLoader, select_autoescape
     env = Environment(loader=FileSystemLoader(str(THEME)), autoescape=select_autoescape(["html"]))
     template = env.get_template("page.html")
-    if out.exists(): shutil.rmtree(out)
+    if out.exists():  # replaced whole; refuse to wipe a folder that is not a site
+        is_site = (out / "pages.json").exists() or out == (root / settings.get("doc_path", "_docs")).resolve()
+        if not is_site and any(out.iterdir()) or out in (root.resolve(), *root.resolve().parents):
+            raise SystemExit(f"--out {out} exists and is not a site built here: choose an empty or new folder")
+        shutil.rmtree(out)
     (out / "figures").mkdir(parents=True)
     for asset in ("style.css", "colab-badge.svg"): shutil.copy2(THEME / asset, out / asset)
     from pygments.formatters import HtmlFormatter
@@ -515,7 +547,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / settings.get("doc_path", "_docs"), help="output folder (default: %(default)s)")
     ap.add_argument("--execute", choices=["auto", "always", "never"], default="auto",
-                    help="run notebooks before rendering: auto = those without stored outputs (default)")
+                    help="run notebooks before rendering: auto = those without stored outputs, reusing cached runs "
+                         "(default); always = run every notebook again")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1), help="notebooks processed in parallel")
     ap.add_argument("--only", action="append", help="build only notebooks whose file name contains this (repeatable)")
     ap.add_argument("--write-outputs", action="store_true",

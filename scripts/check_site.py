@@ -48,6 +48,7 @@ PAGE_PROBE = r"""JSON.stringify({
   h1: (document.querySelector('h1.title') || document.querySelector('h1') || {innerText: ''}).innerText.trim(),
   text: document.body ? document.body.innerText : '',
   errors: document.querySelectorAll('.nb-error').length,
+  figures: document.querySelectorAll('.nb-figure').length,
   links: [...document.querySelectorAll('a[href]')].map(a => ({href: a.href, raw: a.getAttribute('href')})),
   images: [...document.images].map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0})),
   ids: [...document.querySelectorAll('[id]')].map(e => e.id),
@@ -229,7 +230,8 @@ def check_site(site: Path, screenshots: Path | None = None, root: Path = ROOT, e
                     problems.append(f"{page}: broken link {raw} ({rel} does not exist)")
         if screenshots is not None:
             shots = [("home.png", "index.html", []), ("ppo.png", "ppo.html", ["#ppotrainer", ".nb-showdoc"])]
-            experiment = next((p for p in EXPERIMENT_PAGES if p in facts), None)
+            present = [p for p in EXPERIMENT_PAGES if p in facts]  # the first run page with a plot, else the first
+            experiment = next((p for p in present if facts[p]["figures"]), present[0] if present else None)
             if experiment: shots.append(("experiment.png", experiment, [".nb-figure", ".nb-html", "h2"]))
             else: problems.append("no experiment page to screenshot (expected one of " + ", ".join(EXPERIMENT_PAGES) + ")")
             for name, page, selector in shots:
