@@ -51,6 +51,7 @@ def parse_args(argv=None):
     p.add_argument("--updates", type=int, default=4, help="timed updates; the first is a warm-up")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--mixed-precision", default="auto", choices=["auto", "bf16", "no"])
+    p.add_argument("--compile", default=None, choices=["default", "reduce-overhead"], help="PPOConfig.compile (torch.compile mode)")
     p.add_argument("--reward-model", default="minilm", choices=sorted(REWARD_MODELS), help="what the scoring stage runs")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--seed", type=int, default=0)
@@ -99,7 +100,7 @@ def main(argv=None):
 
     policy, ref, reward_model, tokenizer, vocab = build(args, device)
     config = PPOConfig(batch_size=args.batch_size, mini_batch_size=args.mini_batch_size, ppo_epochs=args.ppo_epochs,
-                       forward_batch_size=args.forward_batch_size or args.batch_size, mixed_precision=args.mixed_precision,
+                       forward_batch_size=args.forward_batch_size or args.batch_size, mixed_precision=args.mixed_precision, compile=args.compile,
                        seed=args.seed)
     trainer = PPOTrainer(policy, ref, tokenizer, config)
     sampling = SamplingConfig(max_new_tokens=args.response_len, top_k=0, top_p=1.0, temperature=1.0, do_sample=True,

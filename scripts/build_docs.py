@@ -480,7 +480,7 @@ def build(out: Path, execute: str = "auto", jobs: int = 2, only: list[str] | Non
             pg.nb, pg.error, pg.warnings = res["nb"], res["error"], res["warnings"]
             pg.seconds, pg.executed, pg.cached = res["seconds"], res["executed"], res["cached"]
             how = "ran" if pg.executed else ("cached" if pg.cached else "stored outputs")
-            say(f"  {rel:<34} {how:<15} {pg.seconds:6.1f}s" + (f"  ERROR {pg.error}" if pg.error else ""))
+            say(f"  {rel:<34} {how:<15} {pg.seconds:6.1f}s" + (f"  ERROR {pg.error.splitlines()[0]}" if pg.error else ""))
             for w in pg.warnings: say(f"    warning: {w}")
     say(f"notebooks processed in {time.time() - start:.1f}s")
     if write_outputs: return pages
@@ -560,7 +560,9 @@ def main(argv=None):
     pages = build(args.out.resolve(), execute=args.execute, jobs=args.jobs, only=args.only,
                   write_outputs=args.write_outputs, quiet=args.quiet)
     failed = [p for p in pages if p.error]
-    for p in failed: print(f"FAILED {p.rel}: {p.error}", file=sys.stderr)
+    for p in failed:  # one line each: the error and the first line of the cell that raised it
+        lines = [l.strip() for l in p.error.splitlines() if l.strip()]
+        print(f"FAILED {p.rel}: {' | '.join(lines[:2])[:300]}", file=sys.stderr)
     if args.serve is not None and not args.write_outputs: serve(args.out.resolve(), args.serve)
     return 1 if failed else 0
 

@@ -22,7 +22,6 @@ import functools
 import http.server
 import json
 import os
-import re
 import select
 import shutil
 import subprocess
@@ -214,7 +213,7 @@ def check_site(site: Path, screenshots: Path | None = None, root: Path = ROOT, e
             if missing_in_sidebar: problems.append(f"{where} sidebar lacks {missing_in_sidebar}")
         log(f"loaded {len(pages)} pages in Chromium in {time.time() - start:.1f}s")
         for page, probe in facts.items():  # links, now that every page's ids are known
-            for link in probe["links"]:
+            for link in {(l["href"], l["raw"]): l for l in probe["links"]}.values():
                 url, raw = link["href"], link["raw"]
                 if raw.startswith(published):
                     problems.append(f"{page}: link to the published site instead of the page: {raw}")
