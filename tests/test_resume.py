@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from rlhf_imdb.experiment import checkpoint_dirs, experiment_config, prepare_models, read_jsonl, run_sentiment_ppo
+from rlhf_imdb.ppo import PPOConfig
 
-STEPS = 4
+STEPS = 3
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +18,9 @@ def models():
 
 
 def make_config(models, out_dir, **overrides):
-    "The control task (targets per sample: the most state to get right), 4 steps, a checkpoint every 2."
-    options = dict(steps=STEPS, checkpoint_every=2, n_eval_prompts=8, progress=False)
+    "The control task (targets per sample: the most state to get right), 3 steps of 16 samples, a checkpoint after every step."
+    ppo = PPOConfig(batch_size=16, mini_batch_size=8, ppo_epochs=2, forward_batch_size=16, learning_rate=1e-4)
+    options = dict(steps=STEPS, checkpoint_every=1, keep_checkpoints=2, n_eval_prompts=8, progress=False, ppo=ppo)
     return experiment_config("control", "tiny", lm_path=str(models.lm_path), classifier_path=str(models.classifier_path),
                              out_dir=str(out_dir), **{**options, **overrides})
 
@@ -44,12 +46,12 @@ def straight(models, tmp_path_factory):
 def test_interrupt_then_resume_matches_straight_run(models, straight, tmp_path):
     straight_result, straight_dir = straight
     out = tmp_path / "run"
-    def interrupt(step, row):  # Ctrl-C arrives while step 2 is being logged
-        if step == 2: os.kill(os.getpid(), signal.SIGINT)
+    def interrupt(step, row):  # Ctrl-C arrives while step 1 is being logged
+        if step == 1: os.kill(os.getpid(), signal.SIGINT)
     handler_before = signal.getsignal(signal.SIGINT)
     stopped = run_sentiment_ppo("control", make_config(models, out), on_step=interrupt)
-    assert stopped.interrupted and stopped.steps_done == 2 and stopped.after is None
-    assert [p.name for p in checkpoint_dirs(out)] == ["step-000002"]
+    assert stopped.interrupted and stopped.steps_done == 1 and stopped.after is None
+    assert [p.name for p in checkpoint_dirs(out)] == ["step-000001"]
     assert signal.getsignal(signal.SIGINT) is handler_before             # the run gave the handler back
     resumed = run_sentiment_ppo("control", make_config(models, out, resume=True))
     assert not resumed.interrupted and resumed.steps_done == STEPS
@@ -62,17 +64,18 @@ def test_crash_after_checkpoint_resumes_identically(models, straight, tmp_path):
     straight_result, straight_dir = straight
     out = tmp_path / "run"
     def crash(step, row):
-        if step == 3: raise RuntimeError("simulated crash at step 3")
+        if step == 2: raise RuntimeError("simulated crash at step 2")  # after logging step 2, before its checkpoint
     with pytest.raises(RuntimeError, match="simulated crash"):
         run_sentiment_ppo("control", make_config(models, out), on_step=crash)
-    assert len(read_jsonl(out / "metrics.jsonl")) == 3          # step 3 was logged, but only step 2 is checkpointed
+    assert len(read_jsonl(out / "metrics.jsonl")) == 2          # step 2 was logged, but only step 1 is checkpointed
     resumed = run_sentiment_ppo("control", make_config(models, out, resume=True))
-    assert [row["step"] for row in read_jsonl(out / "metrics.jsonl")] == [1, 2, 3, 4]  # step 3 recomputed, not duplicated
+    assert [row["step"] for row in read_jsonl(out / "metrics.jsonl")] == [1, 2, 3]  # step 2 recomputed, not duplicated
+    assert [p.name for p in checkpoint_dirs(out)] == ["step-000002", "step-000003"]  # the latest two kept
     assert_same_parameters(resumed.model, straight_result.model)
     assert training_metrics(out) == training_metrics(straight_dir)
 
 
 def test_resume_refuses_a_changed_config(models, straight):
     _, straight_dir = straight
-    with pytest.raises(ValueError, match=r"cannot resume: the config differs from the checkpointed run's in \['ppo', 'seed'\]"):
+    with pytest.raises(ValueError, match=r"cannot resume: the config differs from the checkpointed run's in \['seed'\]"):
         run_sentiment_ppo("control", make_config(models, straight_dir, resume=True, seed=1, steps=STEPS + 1))
