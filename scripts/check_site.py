@@ -11,14 +11,18 @@ protocol (through a pipe: no port, no extra package, no browser download) and re
 - an image of the site that did not load, or any request to the site that failed (404, ...); pictures from other
   sites (badges) cannot load offline and are not judged;
 - a Python traceback shown in the page (a cell that raised while the notebook ran for the docs).
+`static_check` runs the same checks on the HTML files alone (no browser; what a script can see without running the
+pages): the tests run it always, and the browser checks where Chromium starts.
 With --screenshots it saves home.png, ppo.png (scrolled to the `PPOTrainer` API entry) and experiment.png (the first
-experiment page, scrolled to its first figure). Exit status 1 when anything was found.
+experiment page, scrolled to its full-scale GPU results, else to its first figure). Exit status 1 when anything was found.
 """
 from __future__ import annotations
 
 import argparse
 import base64
+import fcntl
 import functools
+import html.parser
 import http.server
 import json
 import os
@@ -55,19 +59,45 @@ PAGE_PROBE = r"""JSON.stringify({
 })"""
 
 
+def _move_fd_above(fd: int, lowest: int) -> int:
+    "A copy of `fd` numbered `lowest` or above (the original is closed)"
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, lowest)
+    os.close(fd)
+    return moved
+
+
 class Chromium:
     "Headless Chromium over the DevTools protocol on a pipe (fd 3: commands in, fd 4: replies out, NUL-separated)"
 
+    # Tried in turn when Chromium dies at start-up (containers without a zygote-friendly sandbox, crash handlers that
+    # cannot write their database, ...): its stderr is kept in the profile folder and quoted in the error.
+    FALLBACK_FLAGS = ([], ["--no-zygote", "--disable-crash-reporter", "--disable-breakpad"],
+                      ["--no-zygote", "--single-process", "--disable-crash-reporter", "--disable-breakpad", "--disable-features=VizDisplayCompositor"])
+
     def __init__(self, exe: str, width: int = 1440, height: int = 900, timeout: float = 60):
+        errors = []
+        for extra in self.FALLBACK_FLAGS:
+            try: return self._start(exe, extra, width, height, timeout)
+            except (RuntimeError, TimeoutError, OSError) as e:
+                errors.append(f"{' '.join(extra) or 'default flags'}: {e}\n{self._stderr_tail()}")
+                self._stop()
+        raise RuntimeError("Chromium did not start (" + str(len(errors)) + " tries):\n" + "\n".join(errors))
+
+    def _start(self, exe: str, extra: list[str], width: int, height: int, timeout: float):
         self.timeout, self.next_id, self.buffer, self.events = timeout, 0, b"", []
         self.profile = tempfile.mkdtemp(prefix="chromium-profile-")
+        self.stderr = open(Path(self.profile).parent / (Path(self.profile).name + ".log"), "w+b")
         to_browser_r, self.to_browser = os.pipe()
         self.from_browser, from_browser_w = os.pipe()
-        args = [exe, *CHROMIUM_FLAGS, "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"]
-        # the shell puts our pipe ends on the fds Chromium expects, then becomes Chromium
-        self.proc = subprocess.Popen(["/bin/sh", "-c", f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}', "sh", *args],
+        # Chromium's ends go to fds >= 10 first, so that putting them on 3 and 4 cannot overwrite one with the other
+        to_browser_r, from_browser_w = (_move_fd_above(fd, 10) for fd in (to_browser_r, from_browser_w))
+        args = [exe, *CHROMIUM_FLAGS, *extra, "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"]
+        # bash (not sh: dash reads only one-digit fds in redirections) puts the pipe ends on the fds Chromium expects,
+        # then becomes Chromium
+        self.proc = subprocess.Popen(["bash", "-c", f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}', "bash", *args],
                                      pass_fds=(to_browser_r, from_browser_w), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+                                     stderr=self.stderr, stdin=subprocess.DEVNULL,
+                                     env={**os.environ, "HOME": os.environ.get("HOME") or self.profile})
         os.close(to_browser_r)
         os.close(from_browser_w)
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
@@ -75,6 +105,24 @@ class Chromium:
         for method in ("Page.enable", "Network.enable", "Runtime.enable"): self.call(method, session=True)
         self.call("Emulation.setDeviceMetricsOverride", session=True, width=width, height=height,
                   deviceScaleFactor=1, mobile=False)
+
+    def _stderr_tail(self, n: int = 1500) -> str:
+        "The end of what Chromium wrote to stderr (why it died)"
+        try:
+            self.stderr.flush(); self.stderr.seek(0)
+            return "  chromium stderr: " + self.stderr.read().decode(errors="replace")[-n:].strip().replace("\n", "\n  ")
+        except (AttributeError, OSError, ValueError): return ""
+
+    def _stop(self):
+        "Kill a browser that failed to start and free its pipes and profile"
+        proc = getattr(self, "proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill(); proc.wait()
+        for name in ("to_browser", "from_browser"):
+            try: os.close(getattr(self, name))
+            except (AttributeError, OSError): pass
+        if getattr(self, "stderr", None): self.stderr.close(); Path(self.stderr.name).unlink(missing_ok=True)
+        shutil.rmtree(getattr(self, "profile", ""), ignore_errors=True) if getattr(self, "profile", None) else None
 
     def _read(self, deadline: float) -> dict:
         while b"\0" not in self.buffer:
@@ -147,11 +195,8 @@ class Chromium:
         try: self.call("Browser.close")
         except Exception: pass  # noqa: BLE001 -- it may already be gone
         try: self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        for fd in (self.to_browser, self.from_browser): os.close(fd)
-        shutil.rmtree(self.profile, ignore_errors=True)
+        except subprocess.TimeoutExpired: pass  # _stop kills it
+        self._stop()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -177,61 +222,130 @@ def expected_pages(root: Path = ROOT) -> dict[str, str]:
     return {html_name(p.relative_to(nbs)): p.relative_to(nbs).as_posix() for p in list_notebooks(nbs)}
 
 
+class _PageParser(html.parser.HTMLParser):
+    "Collects what PAGE_PROBE collects in the browser, from the HTML text alone"
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.probe = {"title": "", "h1": "", "text": "", "errors": 0, "figures": 0, "links": [], "images": [], "ids": [],
+                      "sidebar": []}
+        self.stack, self.in_sidebar, self.h1_done, self.text = [], 0, False, []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if a.get("id"): self.probe["ids"].append(a["id"])
+        if "nb-error" in classes: self.probe["errors"] += 1
+        if "nb-figure" in classes: self.probe["figures"] += 1
+        if tag == "nav" and "sidebar" in classes: self.in_sidebar = 1
+        elif tag == "nav" and self.in_sidebar: self.in_sidebar += 1
+        if tag == "a" and a.get("href") is not None:
+            self.probe["links"].append({"href": a["href"], "raw": a["href"]})
+            if self.in_sidebar: self.probe["sidebar"].append(a["href"])
+        if tag == "img": self.probe["images"].append({"src": a.get("src", ""), "ok": None})
+        if tag in ("title", "h1") and tag not in self.stack and not (tag == "h1" and self.h1_done): self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag == "nav" and self.in_sidebar: self.in_sidebar -= 1
+        if tag in self.stack:
+            self.stack.remove(tag)
+            if tag == "h1": self.h1_done = True
+
+    def handle_data(self, data):
+        for tag in self.stack: self.probe[tag] += data
+        self.text.append(data)
+
+    def result(self) -> dict:
+        self.probe.update(title=self.probe["title"].strip(), h1=self.probe["h1"].strip(), text="".join(self.text))
+        return self.probe
+
+
+STATIC_BASE = "http://site.invalid/"  # stands for the site's root when links are resolved without a server
+
+
+def static_probe(site: Path, page: str) -> dict:
+    "The page probe of `site/page` read from its HTML: links made absolute against STATIC_BASE, images checked on disk"
+    parser = _PageParser()
+    parser.feed((site / page).read_text(encoding="utf-8"))
+    probe = parser.result()
+    for link in probe["links"]: link["href"] = urljoin(STATIC_BASE + page, link["raw"])
+    for img in probe["images"]:
+        src = urljoin(STATIC_BASE + page, img["src"])
+        img["src"] = src
+        img["ok"] = src.startswith("data:") or (src.startswith(STATIC_BASE) and (site / urlparse(src).path.lstrip("/")).is_file())
+    return probe
+
+
+def judge_pages(site: Path, facts: dict, base: str, root: Path = ROOT) -> list[str]:
+    "The problems of a site from its pages' probes (`facts`, page -> probe), links resolved against `base`"
+    settings = read_settings(root)
+    published = (settings.get("doc_host", "") + settings.get("doc_baseurl", "")).rstrip("/") + "/"
+    expected = expected_pages(root)
+    problems = [f"{page}: missing page for nbs/{nb}" for page, nb in expected.items() if not (site / page).is_file()]
+    built = [p for p in expected if p in facts]  # a missing page is reported once, above
+    for page, probe in facts.items():
+        where = f"{page}:"
+        if not probe["title"] or probe["title"].startswith("–"): problems.append(f"{where} empty <title>")
+        nb = expected.get(page)
+        if not probe["h1"]: problems.append(f"{where} no H1 title")
+        elif nb and probe["h1"] == Path(nb).stem:
+            problems.append(f"{where} no title: the H1 is the file name (nbs/{nb} needs a `# Title` markdown cell)")
+        if probe["errors"] or "Traceback (most recent call last)" in probe["text"]:
+            problems.append(f"{where} shows a Python traceback ({probe['errors']} error output(s))")
+        for img in probe["images"]:  # pictures from other sites cannot load offline: only ours are judged
+            if not img["ok"] and (img["src"].startswith(base) or img["src"].startswith("data:")):
+                problems.append(f"{where} image did not load: {img['src']}")
+        missing_in_sidebar = [p for p in built if p not in {urljoin(page, h) for h in probe["sidebar"]}]
+        if missing_in_sidebar: problems.append(f"{where} sidebar lacks {missing_in_sidebar}")
+        for link in {(l["href"], l["raw"]): l for l in probe["links"]}.values():
+            url, raw = link["href"], link["raw"]
+            if raw.startswith(published):
+                problems.append(f"{page}: link to the published site instead of the page: {raw}")
+                continue
+            if not url.startswith(base): continue  # GitHub, Colab, ...: not ours to check offline
+            target, fragment = urldefrag(url)
+            rel = urlparse(target).path.lstrip("/") or "index.html"
+            if rel.endswith("/"): rel += "index.html"
+            if rel in facts:
+                if fragment and fragment not in facts[rel]["ids"]:
+                    problems.append(f"{page}: broken anchor {raw} (no id {fragment!r} in {rel})")
+            elif not (site / rel).is_file():
+                problems.append(f"{page}: broken link {raw} ({rel} does not exist)")
+    return problems
+
+
+def site_pages(site: Path) -> list[str]:
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+
+
+def static_check(site: Path, root: Path = ROOT) -> tuple[list[str], dict]:
+    "The checks that need no browser, on the HTML files of `site`; returns (problems, per-page facts)"
+    facts = {page: static_probe(site, page) for page in site_pages(site)}
+    return judge_pages(site, facts, STATIC_BASE, root), facts
+
+
 def check_site(site: Path, screenshots: Path | None = None, root: Path = ROOT, exe: str | None = None,
                log=print) -> tuple[list[str], dict]:
     "Load every page of `site` in Chromium; returns (problems, per-page facts)"
     exe = exe or find_chromium()
     if not exe: raise FileNotFoundError("chromium not found (apt-get install chromium)")
-    settings = read_settings(root)
-    published = (settings.get("doc_host", "") + settings.get("doc_baseurl", "")).rstrip("/") + "/"
-    expected = expected_pages(root)
-    problems, facts = [], {}
-    for page, nb in expected.items():
-        if not (site / page).is_file(): problems.append(f"{page}: missing page for nbs/{nb}")
-    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html"))
+    pages = site_pages(site)
+    browser = Chromium(exe)  # before the server: a browser that cannot start raises here, with its stderr
     httpd, base = serve(site)
-    browser = Chromium(exe)
+    problems, facts = [], {}
     try:
         start = time.time()
         for page in pages:
             probe, failed = browser.load(base + page)
             facts[page] = probe
-            where = f"{page}:"
-            if not probe["title"] or probe["title"].startswith("–"): problems.append(f"{where} empty <title>")
-            nb = expected.get(page)
-            if not probe["h1"]: problems.append(f"{where} no H1 title")
-            elif nb and probe["h1"] == Path(nb).stem:
-                problems.append(f"{where} no title: the H1 is the file name (nbs/{nb} needs a `# Title` markdown cell)")
-            if probe["errors"] or "Traceback (most recent call last)" in probe["text"]:
-                problems.append(f"{where} shows a Python traceback ({probe['errors']} error output(s))")
-            for img in probe["images"]:  # pictures from other sites cannot load offline: only ours are judged
-                if not img["ok"] and (img["src"].startswith(base) or img["src"].startswith("data:")):
-                    problems.append(f"{where} image did not load: {img['src']}")
-            problems += [f"{where} failed request: {f}" for f in failed if base in f]
-            built = [p for p in expected if p in pages]  # a missing page is reported once, above
-            missing_in_sidebar = [p for p in built if p not in {urljoin(page, h) for h in probe["sidebar"]}]
-            if missing_in_sidebar: problems.append(f"{where} sidebar lacks {missing_in_sidebar}")
+            problems += [f"{page}: failed request: {f}" for f in failed if base in f]
         log(f"loaded {len(pages)} pages in Chromium in {time.time() - start:.1f}s")
-        for page, probe in facts.items():  # links, now that every page's ids are known
-            for link in {(l["href"], l["raw"]): l for l in probe["links"]}.values():
-                url, raw = link["href"], link["raw"]
-                if raw.startswith(published):
-                    problems.append(f"{page}: link to the published site instead of the page: {raw}")
-                    continue
-                if not url.startswith(base): continue  # GitHub, Colab, ...: not ours to check offline
-                target, fragment = urldefrag(url)
-                rel = urlparse(target).path.lstrip("/") or "index.html"
-                if rel.endswith("/"): rel += "index.html"
-                if rel in facts:
-                    if fragment and fragment not in facts[rel]["ids"]:
-                        problems.append(f"{page}: broken anchor {raw} (no id {fragment!r} in {rel})")
-                elif not (site / rel).is_file():
-                    problems.append(f"{page}: broken link {raw} ({rel} does not exist)")
+        problems = judge_pages(site, facts, base, root) + problems
         if screenshots is not None:
             shots = [("home.png", "index.html", []), ("ppo.png", "ppo.html", ["#ppotrainer", ".nb-showdoc"])]
             present = [p for p in EXPERIMENT_PAGES if p in facts]  # the first run page with a plot, else the first
             experiment = next((p for p in present if facts[p]["figures"]), present[0] if present else None)
-            if experiment: shots.append(("experiment.png", experiment, [".nb-figure", ".nb-html", "h2"]))
+            if experiment: shots.append(("experiment.png", experiment, ["#full-scale-gpu", ".nb-figure", ".nb-html", "h2"]))
             else: problems.append("no experiment page to screenshot (expected one of " + ", ".join(EXPERIMENT_PAGES) + ")")
             for name, page, selector in shots:
                 if page not in facts:
@@ -252,8 +366,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("site", nargs="?", type=Path, default=ROOT / settings.get("doc_path", "_docs"))
     ap.add_argument("--screenshots", type=Path, help="folder for home.png, ppo.png, experiment.png")
+    ap.add_argument("--static", action="store_true", help="only the checks that need no browser")
     args = ap.parse_args(argv)
-    problems, facts = check_site(args.site.resolve(), args.screenshots)
+    problems, facts = static_check(args.site.resolve()) if args.static else check_site(args.site.resolve(), args.screenshots)
     for p in problems: print("PROBLEM", p)
     print(f"{len(facts)} pages checked, {len(problems)} problem(s)")
     return 1 if problems else 0
