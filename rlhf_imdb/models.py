@@ -55,15 +55,16 @@ def _forward_keywords(lm_class: type) -> tuple[str, bool]:
     return ("cache" if "cache" in params else "past_key_values"), "logits_to_keep" in params
 
 def _lm_forward(lm, input_ids, attention_mask, position_ids, past_key_values=None, use_cache=False,
-                output_hidden_states=False, last_only=False):
-    "One forward of a causal LM -> (logits, last hidden state or None, cache or None)."
+                output_hidden_states=False, logits_to_keep: int = 0):
+    "One forward of a causal LM -> (logits of the last `logits_to_keep` positions (0: all), last hidden state or None, cache or None)."
     cache_name, has_logits_to_keep = _forward_keywords(type(lm))  # looked up once per model class
     kwargs = {cache_name: past_key_values} if past_key_values is not None else {}
-    if last_only and has_logits_to_keep: kwargs["logits_to_keep"] = 1
+    if logits_to_keep and has_logits_to_keep: kwargs["logits_to_keep"] = logits_to_keep  # the LM head skips the rest
     out = lm(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=use_cache,
              output_hidden_states=output_hidden_states, return_dict=True, **kwargs)
     cache = out.get(cache_name) if use_cache else None
-    return out.logits, (out.hidden_states[-1] if output_hidden_states else None), cache
+    logits = out.logits[:, -logits_to_keep:] if logits_to_keep else out.logits  # a no-op when the LM already cut them
+    return logits, (out.hidden_states[-1] if output_hidden_states else None), cache
 
 # %% ../nbs/01_gpt2_with_value_head.ipynb #a43fd47a
 @dataclass
@@ -99,15 +100,17 @@ class AutoModelForCausalLMWithValueHead(nn.Module):
     @property
     def device(self) -> torch.device: return next(self.pretrained_model.parameters()).device
 
-    def forward(self, input_ids, attention_mask=None, past_key_values=None, use_cache=False, return_values=True):
-        "Logits `(B, T, V)`, values `(B, T)` and the cache for `input_ids` `(B, T)`, left padding allowed."
+    def forward(self, input_ids, attention_mask=None, past_key_values=None, use_cache=False, return_values=True,
+                logits_to_keep: int = 0):
+        "Logits `(B, T, V)` (`(B, logits_to_keep, V)` when > 0), values `(B, T)` and the cache for `input_ids` `(B, T)`, left padding allowed."
         B, T = input_ids.shape
         if attention_mask is None:  # no padding: all ones over past + new tokens
             past = past_key_values.get_seq_length() if past_key_values is not None else 0
             attention_mask = torch.ones(B, past + T, dtype=torch.long, device=input_ids.device)
         position_ids = position_ids_from_attention_mask(attention_mask)[:, -T:]  # (B, T)
         logits, hidden, cache = _lm_forward(self.pretrained_model, input_ids, attention_mask, position_ids,
-                                            past_key_values, use_cache, output_hidden_states=return_values)
+                                            past_key_values, use_cache, output_hidden_states=return_values,
+                                            logits_to_keep=logits_to_keep)
         values = self.v_head(hidden) if return_values else None  # (B, T)
         return CausalLMOutputWithValue(logits=logits, values=values, past_key_values=cache)
 
@@ -219,7 +222,7 @@ def decode_with_cache(lm: nn.Module, input_ids: torch.Tensor, attention_mask: to
     tokens = input_ids.new_zeros(B, max_new_tokens)                                # (B, N)
     logprobs = torch.zeros(B, max_new_tokens, device=input_ids.device)            # (B, N)
     positions = position_ids_from_attention_mask(attention_mask)                  # (B, T)
-    logits, _, cache = _lm_forward(lm, input_ids, attention_mask, positions, use_cache=True, last_only=True)
+    logits, _, cache = _lm_forward(lm, input_ids, attention_mask, positions, use_cache=True, logits_to_keep=1)
     next_positions = positions[:, -1:] + 1                                        # (B, 1): the last column is real
     finished = torch.zeros(B, dtype=torch.bool, device=input_ids.device)
     for step in range(max_new_tokens):
