@@ -164,7 +164,8 @@ def cmd_pipeline(args) -> int:
     lm = Path(args.lm) if args.lm else timed("train-lm", lambda: train_lm_stage(args.scale, out / "models" / "lm", args.data, args.device), (out / "models" / "lm").exists())
     classifier = Path(args.classifier) if args.classifier else timed(
         "train-classifier", lambda: train_classifier_stage(args.scale, out / "models" / "classifier", args.data, args.device), (out / "models" / "classifier").exists())
-    deadline, overhead = (start + args.time_budget if getattr(args, "time_budget", None) else None), 30.0
+    deadline = start + args.time_budget if args.time_budget else None
+    overhead = 30.0  # a run's seconds outside its PPO steps (loading, two evaluations): a first guess, then the last run's
     for i, task in enumerate(args.tasks):
         info = _read_json(out / task / "run.json")
         if args.resume and info and not info["interrupted"] and info["steps_done"] >= info["steps"]:
@@ -173,7 +174,7 @@ def cmd_pipeline(args) -> int:
         if share is not None: print(f"== ppo {task}: at most {share:.0f} s of PPO steps (time budget)", flush=True)
         result = timed(f"ppo {task}", lambda: run_sentiment_ppo(task, _run_config(args, task, out / task, lm, classifier, share)))
         if result.interrupted: return _print_run(result)
-        overhead = max(overhead, result.wall_clock_s - result.train_s)
+        overhead = result.wall_clock_s - result.train_s
         results.append(result)
     summary = write_summary(out, args.scale, results, stages, describe_device(args.device), lm, classifier)
     print((out / "summary.md").read_text())

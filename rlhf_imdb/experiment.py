@@ -27,26 +27,27 @@ import torch
 
 from . import __version__
 from .classifier import CLASSIFIER_PRESETS, calibration_temperature, train_classifier
-from .core import get_device, logprobs_from_logits, pad_left, pad_right, set_seed
+from .core import get_device, set_seed
 from .data import find_imdb_path, load_imdb, make_prompts, train_val_split
 from .lm import LM_PRESETS, train_lm
 from .models import AutoModelForCausalLMWithValueHead, SamplingConfig, create_reference_model, generate_responses
-from .ppo import PPOConfig, PPOTrainer
+from .ppo import PPOConfig, PPOTrainer, pad_query_response, rollout_forward
 from .rewards import CONTROL_CODES, NEUTRAL_INTERVAL, TASKS, SentimentScorer, control_reward, neutral_reward, task_reward
 
 # %% auto #0
 __all__ = ['SCALES', 'SCORE_ON', 'LOG_WITH', 'SCALE_PRESETS', 'TARGET_SHARES', 'MAX_KL_NATS', 'MIN_DISTINCT_RATIO', 'PLOT_PANELS',
            'HUB_MODELS', 'ExperimentConfig', 'experiment_config', 'rng_state', 'set_rng_state', 'seeded',
-           'control_code_ids', 'add_control_codes', 'draw_batch', 'evaluation_plan', 'decode_texts', 'task_rewards',
-           'classifier_temperature', 'distinct_n', 'response_logprob_sums', 'evaluate_policy', 'summarize_evaluation',
-           'before_after_table', 'target_table', 'example_table', 'evaluation_records', 'write_jsonl', 'read_jsonl',
-           'scalar_stats', 'MetricsLogger', 'plot_training_curves', 'plot_logit_histograms', 'checkpoint_dirs',
-           'latest_checkpoint', 'save_checkpoint', 'load_checkpoint', 'StopSignal', 'markdown_table', 'describe_device',
-           'default_models_dir', 'build_once', 'imdb_splits', 'train_lm_stage', 'train_classifier_stage',
-           'PreparedModels', 'prepare_models', 'RunParts', 'build_run', 'ppo_step', 'batch_stats', 'config_dict',
-           'check_resumable', 'start_run', 'accelerator_from_env', 'resolve_config', 'RunResult', 'write_tables',
-           'finish_run', 'write_run_info', 'run_sentiment_ppo', 'config_from_dict', 'load_run', 'summarize_runs',
-           'plot_runs_overview', 'hub_reachable', 'find_results_dir', 'show_run', 'show_saved_run', 'show_results']
+           'control_code_ids', 'add_control_codes', 'draw_batch', 'evaluation_plan', 'texts_to_score', 'decode_texts',
+           'task_rewards', 'classifier_logits', 'classifier_temperature', 'distinct_n', 'response_kl',
+           'evaluate_policy', 'summarize_evaluation', 'before_after_table', 'target_table', 'example_table',
+           'evaluation_records', 'write_jsonl', 'read_jsonl', 'scalar_stats', 'MetricsLogger', 'plot_training_curves',
+           'plot_logit_histograms', 'checkpoint_dirs', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint',
+           'StopSignal', 'markdown_table', 'describe_device', 'default_models_dir', 'build_once', 'imdb_splits',
+           'train_lm_stage', 'train_classifier_stage', 'PreparedModels', 'prepare_models', 'RunParts', 'build_run',
+           'ppo_step', 'batch_stats', 'config_dict', 'check_resumable', 'start_run', 'accelerator_from_env',
+           'resolve_config', 'RunResult', 'write_tables', 'finish_run', 'write_run_info', 'run_sentiment_ppo',
+           'config_from_dict', 'load_run', 'summarize_runs', 'plot_runs_overview', 'hub_reachable', 'find_results_dir',
+           'show_run', 'show_saved_run', 'show_results']
 
 # %% ../nbs/07_experiment.ipynb #ed7b9a38
 SCALES = ("tiny", "small", "full")                              # the three presets below
@@ -193,14 +194,18 @@ def evaluation_plan(prompts: list[torch.Tensor], task: str) -> tuple[list[torch.
     return [p for _ in CONTROL_CODES for p in prompts], [target for target in CONTROL_CODES for _ in prompts]
 
 # %% ../nbs/07_experiment.ipynb #a3dca511
+def texts_to_score(tokenizer, prompts: list[torch.Tensor], responses: list[torch.Tensor], score_on: str = "query+response") -> list[str]:
+    "What the classifier reads: each decoded response, or each decoded prompt + response (`score_on`)."
+    if score_on not in SCORE_ON: raise ValueError(f"score_on must be one of {SCORE_ON}, got {score_on!r}")
+    sequences = responses if score_on == "response" else [torch.cat([p.cpu(), r.cpu()]) for p, r in zip(prompts, responses)]
+    return tokenizer.batch_decode([s.tolist() for s in sequences], skip_special_tokens=True)
+
 def decode_texts(tokenizer, prompts: list[torch.Tensor], responses: list[torch.Tensor], score_on: str = "query+response"
                 ) -> tuple[list[str], list[str], list[str]]:
-    "Decode a batch: `(prompt_texts, response_texts, scored_texts)`; `scored_texts` are what the classifier reads."
-    if score_on not in SCORE_ON: raise ValueError(f"score_on must be one of {SCORE_ON}, got {score_on!r}")
+    "Decode a batch for the tables: `(prompt_texts, response_texts, scored_texts)`; a training step needs only `texts_to_score`."
+    scored = texts_to_score(tokenizer, prompts, responses, score_on)
     decode = lambda seqs: tokenizer.batch_decode([s.tolist() for s in seqs], skip_special_tokens=True)
-    prompt_texts, response_texts = decode(prompts), decode(responses)
-    if score_on == "response": return prompt_texts, response_texts, response_texts
-    return prompt_texts, response_texts, decode([torch.cat([p.cpu(), r.cpu()]) for p, r in zip(prompts, responses)])
+    return decode(prompts), (scored if score_on == "response" else decode(responses)), scored
 
 # %% ../nbs/07_experiment.ipynb #6d9b7cb6
 def task_rewards(task: str, logits: torch.Tensor, targets: Optional[list[str]], config: ExperimentConfig) -> torch.Tensor:
@@ -209,6 +214,12 @@ def task_rewards(task: str, logits: torch.Tensor, targets: Optional[list[str]], 
     if task == "control": return control_reward(logits, targets)
     if task in ("positive", "negative"): return task_reward(task, logits)
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+
+def classifier_logits(scorer: SentimentScorer, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    "`(z, margin)`, both `(N,)`: each text's positive logit and positive-minus-negative margin (columns by the scorer's labels)."
+    both = scorer.logits(texts)                                                   # (N, 2) float32 on the CPU
+    positive = both[:, scorer.positive_index]
+    return positive, positive - both[:, 1 - scorer.positive_index]
 
 # %% ../nbs/07_experiment.ipynb #1da005dc
 def classifier_temperature(classifier_path, override: Optional[float] = None) -> float:
@@ -234,21 +245,15 @@ def distinct_n(texts: list[str], n: int = 2) -> float:
 
 # %% ../nbs/07_experiment.ipynb #3952d5a5
 @torch.no_grad()
-def response_logprob_sums(model, queries: list[torch.Tensor], responses: list[torch.Tensor], pad_token_id: int,
-                          batch_size: int = 64) -> torch.Tensor:
-    "`(N,)` float32 sums of the response tokens' log-probs under `model`, in batches of `batch_size`."
-    device, sums = next(model.parameters()).device, []
-    for start in range(0, len(queries), batch_size):
-        query_ids, query_mask = pad_left(queries[start:start + batch_size], pad_token_id, what="queries")          # (B, Q)
-        response_ids, response_mask = pad_right(responses[start:start + batch_size], pad_token_id, what="responses")  # (B, R)
-        input_ids = torch.cat([query_ids, response_ids], 1).to(device)                                            # (B, Q+R)
-        attention_mask = torch.cat([query_mask, response_mask], 1).to(device)
-        Q = query_ids.shape[1]
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = model(input_ids=input_ids, attention_mask=attention_mask).logits[:, Q - 1:-1]               # (B, R, V)
-        logprobs = logprobs_from_logits(logits, response_ids.to(device))                                         # (B, R)
-        sums.append((logprobs * response_mask.to(device)).sum(1).cpu())
-    return torch.cat(sums)
+def response_kl(model, ref_model, queries: list[torch.Tensor], responses: list[torch.Tensor], pad_token_id: int,
+                batch_size: int = 64) -> torch.Tensor:
+    "`(N,)` float32: each response's summed log-prob under `model` minus under `ref_model`, in batches of `batch_size`."
+    if model is ref_model: return torch.zeros(len(queries))
+    device = next(model.parameters()).device
+    batch = pad_query_response(queries, responses, pad_token_id, device=device)
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" else contextlib.nullcontext
+    out = rollout_forward(model, ref_model, batch, batch_size, autocast)               # (N, R) log-probs under each
+    return ((out["logprobs"] - out["ref_logprobs"]) * batch["response_mask"]).sum(1).cpu()
 
 # %% ../nbs/07_experiment.ipynb #1ea706b2
 def evaluate_policy(model, ref_model, tokenizer, scorer, prompts: list[torch.Tensor], task: str, config: ExperimentConfig,
@@ -261,11 +266,9 @@ def evaluate_policy(model, ref_model, tokenizer, scorer, prompts: list[torch.Ten
         responses = generate_responses(model, queries, sampling, batch_size=config.eval_batch_size)
     responses = [r.cpu() for r in responses]
     prompt_texts, response_texts, scored_texts = decode_texts(tokenizer, plan_prompts, responses, config.score_on)
-    both = scorer.logits(scored_texts).float().cpu()                      # (N, 2): [z_0, z_1]
-    logits, margins = both[:, 1], both[:, 1] - both[:, 0]
+    logits, margins = classifier_logits(scorer, scored_texts)             # (N,), (N,)
     rewards = task_rewards(task, logits, targets if task == "control" else None, config)
-    kl = (response_logprob_sums(model, queries, responses, tokenizer.pad_token_id, config.eval_batch_size)
-          - response_logprob_sums(ref_model, queries, responses, tokenizer.pad_token_id, config.eval_batch_size))
+    kl = response_kl(model, ref_model, queries, responses, tokenizer.pad_token_id, config.eval_batch_size)
     return pd.DataFrame({"prompt": prompt_texts, "target": targets, "response": response_texts, "text": scored_texts,
                          "logit": logits.numpy(), "margin": margins.numpy(), "reward": rewards.float().cpu().numpy(), "kl": kl.numpy(),
                          "response_tokens": [len(r) for r in responses]})
@@ -653,10 +656,9 @@ def ppo_step(parts: RunParts, step: int) -> dict:
     responses = [r.cpu() for r in trainer.generate(queries, parts.sampling)]
     t_generate = time.perf_counter()
     #### 3. decode (the classifier never sees the control code)
-    _, _, scored_texts = decode_texts(parts.tokenizer, prompts, responses, config.score_on)
+    texts = texts_to_score(parts.tokenizer, prompts, responses, config.score_on)
     #### 4. score: one batched classifier call
-    both = parts.scorer.logits(scored_texts).float().cpu()                # (B, 2): [z_0, z_1]
-    logits, margins = both[:, 1], both[:, 1] - both[:, 0]
+    logits, margins = classifier_logits(parts.scorer, texts)              # (B,) positive logits, (B,) margins
     #### 5. rewards
     rewards = task_rewards(config.task, logits, targets, config)
     t_score = time.perf_counter()
@@ -709,6 +711,8 @@ def start_run(parts: RunParts) -> tuple[int, list[dict]]:
     if parts.checkpoint is not None:
         check_resumable(config, json.loads((run_dir / "config.json").read_text()))
         step, metrics = load_checkpoint(parts.checkpoint, parts.trainer, accelerator)
+        if _is_main(accelerator):  # the fields a resume may change (steps, budget, paths) are now this run's
+            (run_dir / "config.json").write_text(json.dumps(config_dict(config), indent=1))
     elif _is_main(accelerator):
         if config.resume: print(f"resume: no checkpoint in {run_dir / 'checkpoints'}, starting at step 0")
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
@@ -877,10 +881,6 @@ def load_run(run_dir) -> RunResult:
                      tables["before_after"], tables["targets"], tables["examples"], paths, None, info.get("classifier_temperature", 1.0))
 
 # %% ../nbs/07_experiment.ipynb #9bfcc9e6
-def _in_class(task: str, target: str) -> str:
-    "The summary key of the share a task (or control code) aims at."
-    return TARGET_SHARES[target if task == "control" else task][0]
-
 def summarize_runs(results: list[RunResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(one row per run: steps, rewards, KL, distinct-2, targets met, wall-clock, device; every target of every run)."
     rows, target_rows = [], []

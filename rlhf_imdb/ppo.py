@@ -214,11 +214,13 @@ def check_step_inputs(queries: list, responses: list, scores, batch_size: int) -
 def _forward_parameters(model_class: type) -> frozenset:
     return frozenset(inspect.signature(model_class.forward).parameters)
 
-def response_forward(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, query_length: int, with_entropy: bool = False):
-    "Run `model` on `(B, Q+R)` tokens; float32 response `logprobs (B, R)`, `values (B, R)` (None without a value head), `entropy (B, R)` (or None)."
+def response_forward(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, query_length: int, with_entropy: bool = False,
+                     with_values: bool = True):
+    "Run `model` on `(B, Q+R)` tokens; float32 response `logprobs (B, R)`, `values (B, R)` (None without a value head or `with_values`), `entropy (B, R)` (or None)."
     response_length = input_ids.shape[1] - query_length
-    accepted = _forward_parameters(type(getattr(model, "module", model)))     # look through a DistributedDataParallel wrapper
-    kwargs = {}
+    inner = getattr(model, "_orig_mod", model)                                # look through torch.compile's wrapper
+    accepted = _forward_parameters(type(getattr(inner, "module", inner)))     # and through a DistributedDataParallel one
+    kwargs = {} if with_values or "return_values" not in accepted else {"return_values": False}  # the reference needs no values
     if "position_ids" in accepted:  # a plain LM: positions must count from each row's first real token (left padding)
         kwargs["position_ids"] = position_ids_from_attention_mask(attention_mask)
     if "logits_to_keep" in accepted: kwargs["logits_to_keep"] = response_length + 1
@@ -232,7 +234,8 @@ def response_forward(model, input_ids: torch.Tensor, attention_mask: torch.Tenso
     else:
         logprobs, entropy = logprobs_from_logits(logits, labels), None
     values = getattr(output, "values", None)                                  # (`transformers` outputs are dicts: .values is a method)
-    values = values[:, query_length - 1:-1].float() if torch.is_tensor(values) else None  # (B, R): V(s_t) before token t
+    # (B, R): V(s_t) before token t; a copy, because a compiled model's CUDA-graph outputs are reused by its next call
+    values = values[:, query_length - 1:-1].to(torch.float32, copy=True) if torch.is_tensor(values) else None
     return logprobs, values, entropy
 
 # %% ../nbs/02_ppo.ipynb #bdf14f38
@@ -245,7 +248,7 @@ def rollout_forward(model, ref_model, batch: dict, forward_batch_size: int, auto
         attention_mask = batch["attention_mask"][start:start + forward_batch_size]
         with autocast():
             logprobs, values, entropy = response_forward(model, input_ids, attention_mask, batch["query_length"], with_entropy=True)
-            chunks["ref_logprobs"].append(response_forward(ref_model, input_ids, attention_mask, batch["query_length"])[0])
+            chunks["ref_logprobs"].append(response_forward(ref_model, input_ids, attention_mask, batch["query_length"], with_values=False)[0])
         chunks["logprobs"].append(logprobs); chunks["values"].append(values); chunks["entropy"].append(entropy)
     return {name: torch.cat(parts) for name, parts in chunks.items()}
 
@@ -318,7 +321,6 @@ class PPOTrainer:
         mask = batch["response_mask"]
         self.model.eval()                                    # no dropout: old and new log-probs come from one function
         rollout = rollout_forward(self.forward_model, self.ref_model, batch, config.forward_batch_size, self.autocast)  # 2.
-        if config.compile: rollout = {name: tensor.clone() for name, tensor in rollout.items()}  # CUDA-graph outputs get reused
         clock.lap("forward_pass")
         kl_coef = self.kl_ctl.value                                                             # 3. rewards
         rewards, kl = compute_rewards(scores, rollout["logprobs"], rollout["ref_logprobs"], mask, kl_coef)

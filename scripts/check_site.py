@@ -70,11 +70,12 @@ class Chromium:
     "Headless Chromium over the DevTools protocol on a pipe (fd 3: commands in, fd 4: replies out, NUL-separated)"
 
     # Tried in turn when Chromium dies at start-up (containers without a zygote-friendly sandbox, crash handlers that
-    # cannot write their database, ...): its stderr is kept in the profile folder and quoted in the error.
+    # cannot write their database, ...): its stderr goes to a log file beside the profile and is quoted in the error.
     FALLBACK_FLAGS = ([], ["--no-zygote", "--disable-crash-reporter", "--disable-breakpad"],
                       ["--no-zygote", "--single-process", "--disable-crash-reporter", "--disable-breakpad", "--disable-features=VizDisplayCompositor"])
 
     def __init__(self, exe: str, width: int = 1440, height: int = 900, timeout: float = 60):
+        self.proc = self.to_browser = self.from_browser = self.stderr = self.profile = None
         errors = []
         for extra in self.FALLBACK_FLAGS:
             try: return self._start(exe, extra, width, height, timeout)
@@ -94,12 +95,14 @@ class Chromium:
         args = [exe, *CHROMIUM_FLAGS, *extra, "--remote-debugging-pipe", f"--user-data-dir={self.profile}", "about:blank"]
         # bash (not sh: dash reads only one-digit fds in redirections) puts the pipe ends on the fds Chromium expects,
         # then becomes Chromium
-        self.proc = subprocess.Popen(["bash", "-c", f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}', "bash", *args],
-                                     pass_fds=(to_browser_r, from_browser_w), stdout=subprocess.DEVNULL,
-                                     stderr=self.stderr, stdin=subprocess.DEVNULL,
-                                     env={**os.environ, "HOME": os.environ.get("HOME") or self.profile})
-        os.close(to_browser_r)
-        os.close(from_browser_w)
+        try:
+            self.proc = subprocess.Popen(["bash", "-c", f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}', "bash", *args],
+                                         pass_fds=(to_browser_r, from_browser_w), stdout=subprocess.DEVNULL,
+                                         stderr=self.stderr, stdin=subprocess.DEVNULL,
+                                         env={**os.environ, "HOME": os.environ.get("HOME") or self.profile})
+        finally:  # Chromium holds its own copies now; ours must go, so that its exit closes the pipe
+            os.close(to_browser_r)
+            os.close(from_browser_w)
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for method in ("Page.enable", "Network.enable", "Runtime.enable"): self.call(method, session=True)
@@ -108,21 +111,20 @@ class Chromium:
 
     def _stderr_tail(self, n: int = 1500) -> str:
         "The end of what Chromium wrote to stderr (why it died)"
-        try:
-            self.stderr.flush(); self.stderr.seek(0)
-            return "  chromium stderr: " + self.stderr.read().decode(errors="replace")[-n:].strip().replace("\n", "\n  ")
-        except (AttributeError, OSError, ValueError): return ""
+        if self.stderr is None: return ""
+        self.stderr.flush(); self.stderr.seek(0)
+        return "  chromium stderr: " + self.stderr.read().decode(errors="replace")[-n:].strip().replace("\n", "\n  ")
 
     def _stop(self):
-        "Kill a browser that failed to start and free its pipes and profile"
-        proc = getattr(self, "proc", None)
-        if proc is not None and proc.poll() is None:
-            proc.kill(); proc.wait()
-        for name in ("to_browser", "from_browser"):
-            try: os.close(getattr(self, name))
-            except (AttributeError, OSError): pass
-        if getattr(self, "stderr", None): self.stderr.close(); Path(self.stderr.name).unlink(missing_ok=True)
-        shutil.rmtree(getattr(self, "profile", ""), ignore_errors=True) if getattr(self, "profile", None) else None
+        "Kill the browser if it still runs; free its pipes, stderr log and profile (safe to call twice)"
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill(); self.proc.wait()
+        for fd in (self.to_browser, self.from_browser):
+            if fd is not None: os.close(fd)
+        if self.stderr is not None:
+            self.stderr.close(); Path(self.stderr.name).unlink(missing_ok=True)
+        if self.profile is not None: shutil.rmtree(self.profile, ignore_errors=True)
+        self.proc = self.to_browser = self.from_browser = self.stderr = self.profile = None
 
     def _read(self, deadline: float) -> dict:
         while b"\0" not in self.buffer:

@@ -22,7 +22,7 @@ import pytest
 from conftest import NBS, ROOT
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from check_site import check_site, expected_pages, find_chromium, static_check  # noqa: E402
+from check_site import Chromium, check_site, expected_pages, find_chromium, static_check  # noqa: E402
 
 SETTINGS = ConfigParser(delimiters=["="])
 SETTINGS.read(ROOT / "settings.ini", encoding="utf-8")
@@ -68,6 +68,19 @@ def test_browser_that_cannot_start_is_reported(tmp_path):
     with pytest.raises(RuntimeError, match="Chromium did not start") as info:
         check_site(tmp_path / "site", exe=str(fake), log=lambda *a: None)
     assert str(info.value).count("zygote could not fork") == 3 and "--single-process" in str(info.value)
+
+
+def test_browser_starts_with_high_fds():
+    "The regression behind a red CI run: with many files open, the DevTools pipe fds are >= 10, which `sh` cannot redirect"
+    chromium = find_chromium()
+    if not chromium: pytest.skip("chromium is not installed")
+    held = [open(os.devnull) for _ in range(20)]  # pushes new fds past 10, as in a long pytest process
+    try:
+        browser = Chromium(chromium)
+        try: assert browser.evaluate("6 * 7") == 42
+        finally: browser.close()
+    finally:
+        for f in held: f.close()
 
 
 @pytest.fixture(scope="module")
