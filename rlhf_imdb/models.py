@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoModelForCausalLM
 
-from .core import pad_left
+from .core import pad_sequences
 
 # %% auto #0
 __all__ = ['ValueHead', 'position_ids_from_attention_mask', 'CausalLMOutputWithValue', 'AutoModelForCausalLMWithValueHead',
@@ -281,7 +281,7 @@ def generate_responses(model: nn.Module,                  # an `AutoModelForCaus
     try:
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
             for start in range(0, len(queries), batch_size):
-                input_ids, attention_mask = pad_left(queries[start:start + batch_size], config.pad_token_id or 0, what="queries")
+                input_ids, attention_mask = pad_sequences(queries[start:start + batch_size], config.pad_token_id or 0, side="left")
                 batch_lengths = lengths[start:start + batch_size]
                 tokens, logprobs = decode_with_cache(lm, input_ids.to(device), attention_mask.to(device), int(batch_lengths.max()), config)
                 keep = response_keep_mask(tokens, batch_lengths, config.eos_token_id)  # (B, N)
