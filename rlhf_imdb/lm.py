@@ -19,7 +19,8 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from .core import get_device, set_seed
+from .core import MIXED_PRECISION, describe_device, get_device, precision_policy, set_seed
+from .data import resolve_model_path
 
 # %% auto #0
 __all__ = ['END_OF_TEXT', 'LM_PRESETS', 'GPT2_IMDB_FINETUNE', 'LM_HUB_NAME', 'SAMPLE_PROMPTS', 'train_bpe_tokenizer', 'LMConfig',
@@ -29,24 +30,28 @@ __all__ = ['END_OF_TEXT', 'LM_PRESETS', 'GPT2_IMDB_FINETUNE', 'LM_HUB_NAME', 'SA
 # %% ../nbs/04_imdb_lm.ipynb #b9a9857a
 END_OF_TEXT = "<|endoftext|>"  # GPT-2's only special token
 
-def train_bpe_tokenizer(texts,                 # training reviews (list or pandas Series of str)
-                        vocab_size: int = 8192,  # tokens including the 256 bytes and <|endoftext|>
-                        min_frequency: int = 2,  # a pair must occur this often to be merged (`tokenizers` default is 0; 2 skips one-offs)
-                        save_dir: str | Path | None = None, # if given, `save_pretrained` here (AutoTokenizer reloads it)
+def train_bpe_tokenizer(texts,                  # training reviews (list or pandas Series of str)
+                        vocab_size: int = 8192, # tokens including the 256 bytes and <|endoftext|>
+                        min_frequency: int = 2, # merge pairs seen this often (`tokenizers` default 0; 2 skips one-offs)
+                        save_dir: str | Path | None = None, # if given, `save_pretrained` here (AutoTokenizer loads it)
                        ) -> PreTrainedTokenizerFast:
     "A GPT-2-style byte-level BPE tokenizer trained on `texts`, with `<|endoftext|>` as BOS, EOS, UNK and padding."
     texts = list(texts)
-    if vocab_size <= 257: raise ValueError(f"vocab_size must exceed the 256 bytes + {END_OF_TEXT}, got {vocab_size}")
-    if not texts: raise ValueError("train_bpe_tokenizer got no texts: expected training reviews")
+    if vocab_size <= 257:
+        raise ValueError(f"vocab_size must exceed the 256 bytes + {END_OF_TEXT}, got {vocab_size}")
+    if not texts:
+        raise ValueError("train_bpe_tokenizer got no texts: expected training reviews")
     bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)  # GPT-2's word split; bytes as printable symbols
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)  # GPT-2's word split; bytes as symbols
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[END_OF_TEXT],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    bpe.train_from_iterator((texts[i:i + 1000] for i in range(0, len(texts), 1000)), trainer=trainer, length=len(texts))
+    chunks = (texts[i:i + 1000] for i in range(0, len(texts), 1000))
+    bpe.train_from_iterator(chunks, trainer=trainer, length=len(texts))
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token=END_OF_TEXT, eos_token=END_OF_TEXT,
                                         unk_token=END_OF_TEXT, pad_token=END_OF_TEXT)
-    if save_dir is not None: tokenizer.save_pretrained(str(save_dir))
+    if save_dir is not None:
+        tokenizer.save_pretrained(str(save_dir))
     return tokenizer
 
 # %% ../nbs/04_imdb_lm.ipynb #34c54ab7
@@ -78,7 +83,7 @@ class LMConfig:
     max_val_reviews: int | None = None   # evaluate on the first this many validation reviews only; None: all
     # --- runtime
     seed: int = 0                 # seeds the initial weights, the block order and the samples
-    bf16: bool = True             # bf16 autocast on CUDA (weights and optimiser stay fp32); CPU always runs fp32
+    mixed_precision: str = "auto" # autocast dtype, by `core.precision_policy`: "auto", "bf16", "fp16" or "no" (fp32)
     compile: bool = False         # torch.compile the model: faster steps after a slow first one; off by default
     eval_every: int | None = None # also evaluate every this many steps (a validation curve); None: start and end only
     log_every: int = 10           # record the training loss every this many steps (one host sync each)
@@ -87,15 +92,25 @@ class LMConfig:
         for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "warmup_steps", "log_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < (0 if name == "warmup_steps" else 1):
                 raise ValueError(f"LMConfig.{name} must be a positive integer, got {getattr(self, name)!r}")
-        if self.n_embd % self.n_head: raise ValueError(f"n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
-        if self.vocab_size <= 257: raise ValueError(f"vocab_size must exceed 257 (256 bytes + {END_OF_TEXT}), got {self.vocab_size}")
-        if not 0 <= self.dropout < 1: raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if not 0 < self.val_frac < 1: raise ValueError(f"val_frac must be in (0, 1), got {self.val_frac}")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
+        if self.vocab_size <= 257:
+            raise ValueError(f"vocab_size must exceed 257 (256 bytes + {END_OF_TEXT}), got {self.vocab_size}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if not 0 < self.val_frac < 1:
+            raise ValueError(f"val_frac must be in (0, 1), got {self.val_frac}")
         if self.learning_rate <= 0 or not 0 <= self.min_lr_ratio <= 1:
-            raise ValueError(f"need learning_rate > 0 and 0 <= min_lr_ratio <= 1, got {self.learning_rate}, {self.min_lr_ratio}")
-        if self.max_steps is None and self.epochs <= 0: raise ValueError(f"epochs must be > 0 when max_steps is None, got {self.epochs}")
-        if self.max_steps is not None and self.max_steps < 1: raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
-        if self.max_seconds is not None and self.max_seconds <= 0: raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+            raise ValueError(f"need learning_rate > 0 and 0 <= min_lr_ratio <= 1, "
+                             f"got {self.learning_rate}, {self.min_lr_ratio}")
+        if self.max_steps is None and self.epochs <= 0:
+            raise ValueError(f"epochs must be > 0 when max_steps is None, got {self.epochs}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {self.max_steps}")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
 
 # %% ../nbs/04_imdb_lm.ipynb #cc77fbc4
 LM_PRESETS: dict[str, LMConfig] = {
@@ -114,7 +129,7 @@ LM_HUB_NAME = "lvwerra/gpt2-imdb"  # the classic trl starting point: gpt2 fine-t
 
 # %% ../nbs/04_imdb_lm.ipynb #f24ee561
 def pack_reviews(texts, tokenizer, block_size: int) -> torch.Tensor:
-    "Tokenise `texts` in one batched call, join them with `<|endoftext|>` before each, cut into `(n_blocks, block_size)`."
+    "Tokenise `texts` in one batched call, join them with `<|endoftext|>` before each, cut into `(n_blocks, T)` blocks."
     token_ids = tokenizer(list(texts), add_special_tokens=False, return_attention_mask=False)["input_ids"]
     lengths = np.fromiter((len(ids) + 1 for ids in token_ids), dtype=np.int64, count=len(token_ids))
     stream = np.full(int(lengths.sum()), tokenizer.eos_token_id, dtype=np.int64)
@@ -122,7 +137,9 @@ def pack_reviews(texts, tokenizer, block_size: int) -> torch.Tensor:
     is_token[np.cumsum(lengths) - lengths] = False  # the separator slot at the start of each review
     stream[is_token] = np.fromiter(itertools.chain.from_iterable(token_ids), dtype=np.int64, count=int(is_token.sum()))
     n_blocks = len(stream) // block_size
-    if n_blocks == 0: raise ValueError(f"{len(texts)} texts give {len(stream)} tokens, fewer than one block of block_size={block_size}")
+    if n_blocks == 0:
+        raise ValueError(f"{len(texts)} texts give {len(stream)} tokens, "
+                         f"fewer than one block of block_size={block_size}")
     return torch.from_numpy(stream[: n_blocks * block_size]).view(n_blocks, block_size)  # (N // T, T)
 
 # %% ../nbs/04_imdb_lm.ipynb #6c851c44
@@ -141,17 +158,16 @@ def next_token_loss(model, input_ids: torch.Tensor, reduction: str = "mean") -> 
     return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), input_ids[:, 1:].flatten(), reduction=reduction)
 
 # %% ../nbs/04_imdb_lm.ipynb #8d4adf44
-def _autocast(device: torch.device, bf16: bool):
-    "bf16 autocast on CUDA when asked; a no-op context on CPU (CPU runs fp32)."
-    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16 and device.type == "cuda")
-
 @torch.no_grad()
-def evaluate_lm(model, blocks: torch.Tensor, batch_size: int = 64, bf16: bool = True) -> float:
+def evaluate_lm(model, blocks: torch.Tensor, # the model and `(n, T)` token blocks
+                batch_size: int = 64,        # blocks per forward pass
+                mixed_precision: str = "auto", # autocast dtype, by `core.precision_policy`
+               ) -> float:
     "Mean next-token loss of `model` over all `blocks` `(n, T)`, in eval mode; `math.exp` of it is the perplexity."
     device, was_training = next(model.parameters()).device, model.training
     model.eval()
     total = torch.zeros((), device=device)
-    with _autocast(device, bf16):
+    with precision_policy(device, mixed_precision).autocast():
         for start in range(0, len(blocks), batch_size):
             total += next_token_loss(model, blocks[start:start + batch_size].to(device), reduction="sum")
     model.train(was_training)
@@ -178,16 +194,19 @@ def make_optimizer(model, config: LMConfig, device: torch.device) -> torch.optim
 
 # %% ../nbs/04_imdb_lm.ipynb #20426a2f
 def _batches(n_blocks: int, batch_size: int, generator: torch.Generator):
-    "Endless batches of block indices: a fresh permutation each epoch, the last partial batch dropped if there is a full one."
+    "Endless batches of block indices, a fresh permutation each epoch; a partial last batch only when it is the only one."
     while True:
         order = torch.randperm(n_blocks, generator=generator)
         usable = n_blocks - n_blocks % batch_size if n_blocks >= batch_size else n_blocks
         yield from order[:usable].split(batch_size)
 
 # %% ../nbs/04_imdb_lm.ipynb #e4f47b26
-def _train_loop(model, train_blocks, val_blocks, config: LMConfig, device, total_steps: int) -> tuple[list[dict], int, float]:
+def _train_loop(model, train_blocks, val_blocks, config: LMConfig, device, total_steps: int
+               ) -> tuple[list[dict], int, float]:
     "Run the optimisation; returns (history, steps taken, seconds)."
     optimizer, history = make_optimizer(model, config, device), []
+    precision = precision_policy(device, config.mixed_precision)
+    scaler = precision.grad_scaler()  # loss scaling for fp16; a pass-through otherwise
     step_fn = torch.compile(model) if config.compile else model
     batches = _batches(len(train_blocks), config.batch_size, torch.Generator().manual_seed(config.seed))
     train_blocks = train_blocks.to(device)  # all of it: 7M tokens are 58 MB, so no copy per step
@@ -196,20 +215,28 @@ def _train_loop(model, train_blocks, val_blocks, config: LMConfig, device, total
     bar = tqdm(total=total_steps, desc="LM training", unit="step")
     while step < total_steps:
         elapsed = time.perf_counter() - start
-        if config.max_seconds is not None and elapsed >= config.max_seconds: break
+        if config.max_seconds is not None and elapsed >= config.max_seconds:
+            break
         lr = learning_rate_at(step, total_steps, config, elapsed / config.max_seconds if config.max_seconds else 0.0)
-        for group in optimizer.param_groups: group["lr"] = lr
-        with _autocast(device, config.bf16):
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        with precision.autocast():
             loss = next_token_loss(step_fn, train_blocks[next(batches).to(device)])
-        loss.backward()
-        if config.grad_clip > 0: torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step(); optimizer.zero_grad(set_to_none=True)
-        step += 1; bar.update(1)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)  # true gradients before clipping
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+        step += 1
+        bar.update(1)
         if step % config.log_every == 0 or step == total_steps:
             history.append({"step": step, "train_loss": loss.item(), "lr": lr, "seconds": time.perf_counter() - start})
             bar.set_postfix(loss=f"{history[-1]['train_loss']:.3f}")
         if config.eval_every and step % config.eval_every == 0 and step < total_steps:
-            history.append({"step": step, "val_loss": evaluate_lm(model, val_blocks, config.batch_size, config.bf16)})
+            val_loss = evaluate_lm(model, val_blocks, config.batch_size, config.mixed_precision)
+            history.append({"step": step, "val_loss": val_loss})
     bar.close()
     return history, step, time.perf_counter() - start
 
@@ -226,19 +253,25 @@ def sample_continuations(model,                       # a causal LM, or a folder
                          top_p: float = 1.0,          # 1.0: no nucleus cut (classic trl)
                          seed: int = 0,               # seeds the sampling
                          device=None,                 # None: the model's device (a folder loads to `get_device()`)
+                         mixed_precision: str = "auto", # autocast dtype, by `core.precision_policy`
                         ) -> list[dict]:              # one {"prompt", "continuation"} per prompt
     "Sample a continuation of each prompt from `model` in one batched `generate` call."
     if isinstance(model, (str, Path)):
-        tokenizer = tokenizer or AutoTokenizer.from_pretrained(model)
-        model = AutoModelForCausalLM.from_pretrained(model).to(get_device(device))
-    if tokenizer is None: raise ValueError("sample_continuations needs the tokenizer when given a model object (or pass a saved folder)")
+        path = resolve_model_path(model)
+        tokenizer = tokenizer or AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path).to(get_device(device))
+    if tokenizer is None:
+        raise ValueError("sample_continuations needs the tokenizer when given a model object (or pass a saved folder)")
     device = next(model.parameters()).device
-    batch = tokenizer(list(prompts), return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False).to(device)
+    batch = tokenizer(list(prompts), return_tensors="pt", padding=True, padding_side="left",
+                      add_special_tokens=False).to(device)
     set_seed(seed)
-    was_training = model.training; model.eval()
-    with _autocast(device, True):
-        output = model.generate(**batch, do_sample=True, max_new_tokens=max_new_tokens, temperature=temperature, top_k=top_k,
-                                top_p=top_p, pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
+    was_training = model.training
+    model.eval()
+    with precision_policy(device, mixed_precision).autocast():
+        output = model.generate(**batch, do_sample=True, max_new_tokens=max_new_tokens, temperature=temperature,
+                                top_k=top_k, top_p=top_p, pad_token_id=tokenizer.pad_token_id,
+                                eos_token_id=tokenizer.eos_token_id)
     model.train(was_training)
     texts = tokenizer.batch_decode(output[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
     return [{"prompt": prompt, "continuation": text} for prompt, text in zip(prompts, texts)]
@@ -256,30 +289,34 @@ class LMResult:
     initial_val_loss: float = float("nan") # validation loss before training (about log V from scratch)
     steps: int = 0                # optimiser steps taken
     n_parameters: int = 0         # parameters of the model
-    history: list[dict] = field(default_factory=list) # train loss / lr every `log_every` steps, val loss every `eval_every`
+    history: list[dict] = field(default_factory=list) # train loss, lr (every `log_every` steps), val loss
 
     @property
-    def initial_val_perplexity(self) -> float: return math.exp(self.initial_val_loss)
+    def initial_val_perplexity(self) -> float:
+        return math.exp(self.initial_val_loss)
 
 # %% ../nbs/04_imdb_lm.ipynb #c28fa3c8
 def _starting_point(train_texts, config: LMConfig, tokenizer, base_model):
-    "(model, tokenizer, block_size): a hub/local model to fine-tune, or a new GPT-2 with a BPE tokenizer trained on `train_texts`."
+    "(model, tokenizer, block_size): a model to fine-tune, or a new GPT-2 with a BPE tokenizer trained on the texts."
     if base_model is not None:
-        tokenizer = tokenizer or AutoTokenizer.from_pretrained(base_model)
-        model = AutoModelForCausalLM.from_pretrained(base_model)
+        path = resolve_model_path(base_model)
+        tokenizer = tokenizer or AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path)
         n_positions = getattr(model.config, "n_positions", None) or model.config.max_position_embeddings
         block_size = min(config.block_size, n_positions)
     else:
         tokenizer = tokenizer or train_bpe_tokenizer(train_texts, vocab_size=config.vocab_size)
         model, block_size = build_model(config, tokenizer), config.block_size
-    if tokenizer.pad_token is None: tokenizer.pad_token = tokenizer.eos_token  # GPT-2 has no padding token
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token  # GPT-2 has no padding token
     return model, tokenizer, block_size
 
 # %% ../nbs/04_imdb_lm.ipynb #ee57a7a4
 def _subset(texts, n: int | None, seed: int) -> list[str]:
     "A seeded random `n` of `texts`, in their original order (all of them if `n` is None or too large)."
     texts = list(texts)
-    if n is None or n >= len(texts): return texts
+    if n is None or n >= len(texts):
+        return texts
     return [texts[i] for i in np.sort(np.random.default_rng(seed).choice(len(texts), n, replace=False))]
 
 # %% ../nbs/04_imdb_lm.ipynb #745a993a
@@ -291,7 +328,7 @@ def train_lm(train_texts,                  # training reviews (list or Series of
              device=None,                  # None: CUDA if available, else CPU
              base_model: str | None = None, # hub name or folder to fine-tune (e.g. "gpt2"); None: train from scratch
             ) -> LMResult:
-    "Train (or fine-tune) a GPT-2 language model on reviews, report validation perplexity and samples, save to `out_dir`."
+    "Train (or fine-tune) a GPT-2 language model on reviews, report validation perplexity and samples, save it."
     set_seed(config.seed)
     device, out_dir = get_device(device), Path(out_dir)
     train_texts = list(train_texts)
@@ -299,22 +336,25 @@ def train_lm(train_texts,                  # training reviews (list or Series of
         order = np.random.default_rng(config.seed).permutation(len(train_texts))
         n_val = max(1, round(config.val_frac * len(train_texts)))
         val_texts, train_texts = [train_texts[i] for i in order[:n_val]], [train_texts[i] for i in order[n_val:]]
-    train_texts, val_texts = _subset(train_texts, config.max_train_reviews, config.seed), _subset(val_texts, config.max_val_reviews, config.seed)
+    train_texts = _subset(train_texts, config.max_train_reviews, config.seed)
+    val_texts = _subset(val_texts, config.max_val_reviews, config.seed)
     model, tokenizer, block_size = _starting_point(train_texts, config, tokenizer, base_model)
-    train_blocks, val_blocks = pack_reviews(train_texts, tokenizer, block_size), pack_reviews(val_texts, tokenizer, block_size)
+    train_blocks = pack_reviews(train_texts, tokenizer, block_size)
+    val_blocks = pack_reviews(val_texts, tokenizer, block_size)
     total_steps = config.max_steps or max(1, math.ceil(config.epochs * len(train_blocks) / config.batch_size))
     model.to(device)
-    initial_val_loss = evaluate_lm(model, val_blocks, config.batch_size, config.bf16)
+    initial_val_loss = evaluate_lm(model, val_blocks, config.batch_size, config.mixed_precision)
     history, steps, seconds = _train_loop(model, train_blocks, val_blocks, config, device, total_steps)
-    val_loss = evaluate_lm(model, val_blocks, config.batch_size, config.bf16)
-    result = LMResult(out_dir, val_loss, math.exp(val_loss), seconds, steps * config.batch_size * block_size,
-                      sample_continuations(model, tokenizer, seed=config.seed), initial_val_loss, steps,
-                      sum(p.numel() for p in model.parameters()), history)
-    _save(model, tokenizer, result, config, base_model, device, len(train_blocks) * block_size, len(val_blocks) * block_size)
+    val_loss = evaluate_lm(model, val_blocks, config.batch_size, config.mixed_precision)
+    samples = sample_continuations(model, tokenizer, seed=config.seed, mixed_precision=config.mixed_precision)
+    result = LMResult(out_dir, val_loss, math.exp(val_loss), seconds, steps * config.batch_size * block_size, samples,
+                      initial_val_loss, steps, sum(p.numel() for p in model.parameters()), history)
+    tokens = {"train_tokens": len(train_blocks) * block_size, "val_tokens": len(val_blocks) * block_size}
+    _save(model, tokenizer, result, config, base_model, device, tokens)
     return result
 
 # %% ../nbs/04_imdb_lm.ipynb #0f3f210d
-def _save(model, tokenizer, result: LMResult, config: LMConfig, base_model, device, train_tokens: int, val_tokens: int):
+def _save(model, tokenizer, result: LMResult, config: LMConfig, base_model, device, tokens: dict):
     "`save_pretrained` the model (safetensors) and tokenizer into `result.model_dir`, with `metrics.json` beside them."
     result.model_dir.mkdir(parents=True, exist_ok=True)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
@@ -322,8 +362,8 @@ def _save(model, tokenizer, result: LMResult, config: LMConfig, base_model, devi
     model.save_pretrained(result.model_dir)
     tokenizer.save_pretrained(result.model_dir)
     metrics = {**{k: v for k, v in asdict(result).items() if k != "model_dir"}, "model_dir": str(result.model_dir),
-               "initial_val_perplexity": result.initial_val_perplexity, "tokens_per_second": result.tokens_seen / max(result.train_seconds, 1e-9),
-               "train_tokens": train_tokens, "val_tokens": val_tokens, "device": str(device),
-               "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+               "initial_val_perplexity": result.initial_val_perplexity,
+               "tokens_per_second": result.tokens_seen / max(result.train_seconds, 1e-9), **tokens,
+               "device": str(device), "device_name": describe_device(device),
                "base_model": base_model, "config": asdict(config)}
     (result.model_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
