@@ -10,7 +10,7 @@ from conftest import ROOT
 from rlhf_imdb.experiment import prepare_models
 
 SCRIPT = textwrap.dedent('''
-    import json, sys
+    import dataclasses, json, sys
     import torch
     from accelerate import Accelerator
     from rlhf_imdb.experiment import draw_batch, experiment_config, run_sentiment_ppo
@@ -18,13 +18,15 @@ SCRIPT = textwrap.dedent('''
 
     lm_path, classifier_path, out_dir, report = sys.argv[1:5]
     accelerator = Accelerator(cpu=True)
-    config = experiment_config("control", "tiny", lm_path=lm_path, classifier_path=classifier_path, out_dir=out_dir,
-                               steps=3, checkpoint_every=3, n_eval_prompts=8, progress=False, save_model=False)
+    config = dataclasses.replace(experiment_config("control", "tiny"), lm_path=lm_path, classifier_path=classifier_path,
+                                 out_dir=out_dir, steps=3, checkpoint_every=3, n_eval_prompts=8, progress=False,
+                                 save_model=False)
     result = run_sentiment_ppo("control", config, accelerator=accelerator)
     flat = lambda module: torch.cat([p.detach().double().flatten() for p in module.parameters()])
     trained, start = flat(result.model), flat(AutoModelForCausalLMWithValueHead.from_pretrained(lm_path).pretrained_model)
     weights = torch.arange(len(trained), dtype=torch.float64).sin()          # a position-sensitive checksum
-    indices, _ = draw_batch(1, config.n_train_prompts, config.ppo.batch_size, config.seed, "control", accelerator.process_index)
+    indices, _ = draw_batch(1, config.n_train_prompts, config.ppo.batch_size, config.ppo.seed, "control",
+                            accelerator.process_index)
     local = torch.tensor([[trained.sum().item(), (trained * weights).sum().item(), float(hash(tuple(indices.tolist())) % 1000003)]],
                          dtype=torch.float64)
     everyone = accelerator.gather(local).tolist()                            # (2, 3): one row per process
