@@ -158,18 +158,19 @@ def classifier_optimizer(model, config: ClassifierConfig) -> torch.optim.AdamW:
 # %% ../nbs/05_classifier_training.ipynb #16031aa6
 ID2LABEL = {0: "NEGATIVE", 1: "POSITIVE"}  # the label names of distilbert-imdb; index 1 is the classic reward
 
-def load_classifier(base_model: str | os.PathLike, num_labels: int = 2, device=None):
-    "`(model, tokenizer)`: a classifier (fp32, on `device`); a fresh `num_labels`-way head if `base_model` has none."
+def load_classifier(base_model: str | os.PathLike, num_labels: int | None = 2, device=None):
+    "`(model, tokenizer)`: a classifier (fp32, on `device`); a fresh `num_labels`-way head, or the saved one for None."
     from transformers.utils import logging as hf_logging
     path = resolve_base_model(base_model)
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token  # GPT-2 has no padding token
     labels = dict(id2label=ID2LABEL, label2id={v: k for k, v in ID2LABEL.items()}) if num_labels == 2 else {}
+    labels |= {"num_labels": num_labels} if num_labels is not None else {}
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "newly initialized: classifier.*" is expected
     try:
-        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=num_labels, **labels)
+        model = AutoModelForSequenceClassification.from_pretrained(path, **labels)
     finally:
         hf_logging.set_verbosity(verbosity)
     if model.config.pad_token_id is None:

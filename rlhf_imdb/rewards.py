@@ -16,31 +16,33 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import get_linear_schedule_with_warmup
 
-from .core import get_device, set_seed
-from .classifier import ClassifierConfig, length_grouped_batches, predict_logits
-from .classifier import _balanced_sample, _check_frame, _load_classifier, _optimizer, _pad_batch, _train_loop  # chapter 05's internals
+from .core import get_device, pad_sequences, precision_policy, set_seed
+from .classifier import (NEUTRAL_INTERVAL, ClassifierConfig, balanced_sample, check_review_frame,
+                                  classifier_optimizer, load_classifier, predict_logits, train_steps)
+from .data import length_grouped_batches
 
 # %% auto #0
-__all__ = ['TASKS', 'TARGETS', 'CONTROL_CODES', 'NEUTRAL_INTERVAL', 'PAIRWISE_BACKENDS', 'positive_logit', 'positive_reward',
-           'negative_reward', 'neutral_reward', 'control_reward', 'task_reward', 'SentimentScorer',
-           'bradley_terry_loss', 'preference_pairs', 'review_prefixes', 'PairwiseResult', 'train_pairwise_reward_model',
+__all__ = ['TASKS', 'TARGETS', 'CONTROL_CODES', 'PAIRWISE_BACKENDS', 'positive_logit', 'positive_reward', 'negative_reward',
+           'neutral_reward', 'control_reward', 'task_reward', 'SentimentScorer', 'bradley_terry_loss',
+           'preference_pairs', 'review_prefixes', 'PairwiseResult', 'train_pairwise_reward_model',
            'PairwiseRewardScorer']
 
 # %% ../nbs/06_rewards.ipynb #89253bb9
-TASKS = ("positive", "negative", "neutral", "control")           # what a PPO run can optimise
-TARGETS = ("positive", "negative", "neutral")                    # per-sample targets of the control task
-CONTROL_CODES = {"positive": "[positive]", "neutral": "[neutral]", "negative": "[negative]"}  # prompt prefixes (classic trl 05)
-NEUTRAL_INTERVAL = (-1.75, 1.75)                                 # the gpt2-imdb-neutral model's interval on z_1
+TASKS = ("positive", "negative", "neutral", "control")  # what a PPO run can optimise
+TARGETS = ("positive", "negative", "neutral")           # per-sample targets of the control task
+CONTROL_CODES = {"positive": "[positive]", "neutral": "[neutral]", "negative": "[negative]"}  # prompt prefixes (trl 05)
 
 def positive_logit(logits) -> torch.Tensor:
     "The positive logit $z_1$ as a float `(N,)` tensor, from `(N,)` positive logits or `(N, 2)` `[z_0, z_1]` logits."
     logits = logits if torch.is_tensor(logits) else torch.as_tensor(logits)
-    if logits.dim() == 2 and logits.shape[1] == 2: logits = logits[:, 1]
+    if logits.dim() == 2 and logits.shape[1] == 2:
+        logits = logits[:, 1]
     if logits.dim() != 1 or not logits.is_floating_point():
-        raise ValueError(f"logits must be a float (N,) tensor of positive logits or (N, 2) of [negative, positive] logits, "
-                         f"got {'dtype ' + str(logits.dtype) + ', ' if not logits.is_floating_point() else ''}shape {tuple(logits.shape)}")
+        dtype = "" if logits.is_floating_point() else f"dtype {logits.dtype}, "
+        raise ValueError(f"logits must be a float (N,) tensor of positive logits or (N, 2) of [negative, positive] "
+                         f"logits, got {dtype}shape {tuple(logits.shape)}")
     return logits.float()
 
 # %% ../nbs/06_rewards.ipynb #af24e192
@@ -59,7 +61,8 @@ def neutral_reward(logits,                 # `(N,)` positive logits or `(N, 2)` 
                    smooth: bool = False,   # Gaussian bump instead of the +-1 step
                   ) -> torch.Tensor:
     "Reward for neutral reviews: $+1$ when $z_1 \\in [low, high]$, else $-1$ (or the smooth bump, 0 at the edges)."
-    if not low < high: raise ValueError(f"the neutral interval needs low < high, got low={low!r}, high={high!r}")
+    if not low < high:
+        raise ValueError(f"the neutral interval needs low < high, got low={low!r}, high={high!r}")
     z1 = positive_logit(logits)
     if smooth:
         center, half_width = (low + high) / 2, (high - low) / 2
@@ -69,8 +72,10 @@ def neutral_reward(logits,                 # `(N,)` positive logits or `(N, 2)` 
 # %% ../nbs/06_rewards.ipynb #c04eb8e0
 def _target_index(targets, n: int) -> torch.Tensor:
     "`(n,)` indices into TARGETS for a list of target names, or a ValueError naming the bad one."
-    if isinstance(targets, str): raise ValueError(f"targets must be a list of {n} target names (one per sample), got the string {targets!r}")
-    if len(targets) != n: raise ValueError(f"targets must be a list of {n} target names (one per sample), got {len(targets)}")
+    if isinstance(targets, str):
+        raise ValueError(f"targets must be a list of {n} target names (one per sample), got the string {targets!r}")
+    if len(targets) != n:
+        raise ValueError(f"targets must be a list of {n} target names (one per sample), got {len(targets)}")
     lookup = {t: i for i, t in enumerate(TARGETS)}
     for t in targets:
         if t not in lookup:
@@ -86,50 +91,80 @@ def control_reward(logits, targets: list[str]) -> torch.Tensor:
     return by_target.gather(1, index[:, None]).squeeze(1)                         # (N,)
 
 # %% ../nbs/06_rewards.ipynb #a0ffc667
-def task_reward(task: str, logits, targets: list[str] | None = None) -> torch.Tensor:
-    "The reward of `task` (one of TASKS) for classifier logits; `targets` only for `control`."
-    if task not in TASKS: raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+def task_reward(task: str,                       # one of TASKS
+                scores,                          # `(N,)` scores (a classifier's z_1) or `(N, 2)` logits
+                targets: list[str] | None = None, # control only: one of TARGETS per sample
+                neutral_band: tuple[float, float] = NEUTRAL_INTERVAL, # the neutral task's interval on the score
+                smooth: bool = False,            # neutral task: the smooth bump instead of the +-1 step
+               ) -> torch.Tensor:                # `(N,)` rewards
+    "The reward of `task` for `scores`; `targets` only for `control`."
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     if task == "control":
-        if targets is None: raise ValueError("task 'control' needs targets: one of ('positive', 'negative', 'neutral') per sample")
-        return control_reward(logits, targets)
-    if targets is not None: raise ValueError(f"targets are only used by task 'control', got targets for task {task!r}")
-    return {"positive": positive_reward, "negative": negative_reward, "neutral": neutral_reward}[task](logits)
+        if targets is None:
+            raise ValueError(f"task 'control' needs targets: one of {TARGETS} per sample")
+        return control_reward(scores, targets)
+    if targets is not None:
+        raise ValueError(f"targets are only used by task 'control', got targets for task {task!r}")
+    if task == "neutral":
+        return neutral_reward(scores, *neutral_band, smooth=smooth)
+    return positive_reward(scores) if task == "positive" else negative_reward(scores)
 
 # %% ../nbs/06_rewards.ipynb #a01e758d
-def _default_dtype(device: torch.device) -> torch.dtype:
-    "bf16 on CUDA (fp16 on GPUs without bf16), fp32 on CPU."
-    if device.type != "cuda": return torch.float32
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+def _positive_index(config) -> int:
+    "The column of the POSITIVE label in `config.id2label` (`LABEL_1` for unnamed labels)."
+    index = {str(name).upper(): int(i) for i, name in (config.id2label or {}).items()}
+    for name in ("POSITIVE", "POS", "LABEL_1"):
+        if name in index:
+            return index[name]
+    raise ValueError(f"cannot tell the positive class from id2label={config.id2label}: expected a label POSITIVE")
 
+def _load_judge(model_name_or_path, device, expected_labels: int, kind: str):
+    "`(model, tokenizer)`: a saved classifier or reward model with `expected_labels` outputs, frozen, in eval mode."
+    model, tokenizer = load_classifier(model_name_or_path, num_labels=None, device=device)
+    n_outputs = model.config.num_labels
+    if n_outputs != expected_labels:
+        hint = ": load a pairwise reward model with PairwiseRewardScorer" if n_outputs == 1 else ""
+        raise ValueError(f"{model_name_or_path} has {n_outputs} output(s), {kind} expects {expected_labels}{hint}")
+    return model.eval().requires_grad_(False), tokenizer
+
+# %% ../nbs/06_rewards.ipynb #30ce07f2
 class SentimentScorer:
-    "Texts -> a sentiment classifier's positive logit (the classic PPO reward), batched by length, without gradients."
+    "Texts -> a classifier's `(score, margin)`: the positive logit $z_1$ and $z_1 - z_0$, batched, without gradients."
     expected_labels = 2  # [NEGATIVE, POSITIVE]
-    def __init__(self, model_name_or_path,                # classifier folder (chapter 05) or hub name
-                 device=None,                             # default: the GPU when there is one
-                 batch_size: int = 64,                    # texts per forward pass
-                 max_length: int = 512,                   # tokens kept per text
-                 dtype: torch.dtype | None = None,        # default: bf16 on CUDA, fp32 on CPU
-                 temperature: float = 1.0):               # logits are divided by it (calibration)
-        if not (isinstance(batch_size, int) and batch_size >= 1): raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        if not temperature > 0: raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    def __init__(self, model_name_or_path,      # classifier folder (chapter 05) or hub name
+                 device=None,                   # default: the GPU when there is one
+                 batch_size: int = 64,          # texts per forward pass
+                 max_length: int = 512,         # tokens kept per text
+                 mixed_precision: str = "auto", # autocast dtype, by `core.precision_policy`
+                 temperature: float = 1.0):     # manual override: outputs are divided by it (chapter 05 calibrates)
+        if not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature!r}")
         self.device = get_device(device)
-        self.dtype = dtype or _default_dtype(self.device)
+        precision_policy(self.device, mixed_precision)  # refuses an unknown value now, not at the first batch
         self.batch_size, self.max_length, self.temperature = batch_size, max_length, float(temperature)
-        self.tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
-        self.model = AutoModelForSequenceClassification.from_pretrained(model_name_or_path).to(self.device, self.dtype).eval().requires_grad_(False)
-        if self.model.config.num_labels != self.expected_labels:
-            raise ValueError(f"{model_name_or_path} has {self.model.config.num_labels} output(s), {type(self).__name__} expects "
-                             f"{self.expected_labels}" + (": load a pairwise reward model with PairwiseRewardScorer" if self.model.config.num_labels == 1 else ""))
-        label2id = {str(k).upper(): v for k, v in (self.model.config.label2id or {}).items()}
-        self.positive_index = label2id.get("POSITIVE", 1)
+        self.mixed_precision = mixed_precision
+        kind = type(self).__name__
+        self.model, self.tokenizer = _load_judge(model_name_or_path, self.device, self.expected_labels, kind)
+        self.positive_index = _positive_index(self.model.config) if self.expected_labels == 2 else 0
 
     def logits(self, texts) -> torch.Tensor:
-        "`(N, num_labels)` float32 logits on the CPU, in the order of `texts`."
-        return predict_logits(self.model, self.tokenizer, texts, self.batch_size, self.max_length).cpu() / self.temperature
+        "`(N, num_labels)` float32 logits on the CPU, in the order of `texts`, divided by `temperature`."
+        logits = predict_logits(self.model, self.tokenizer, texts, self.batch_size, self.max_length,
+                                self.mixed_precision)
+        return logits.cpu() / self.temperature
+
+    def score(self, texts) -> tuple[torch.Tensor, torch.Tensor]:
+        "`(score, margin)`, both `(N,)`: the positive logit $z_1$ and the margin $z_1 - z_0$."
+        logits = self.logits(texts)                                 # (N, 2)
+        positive = logits[:, self.positive_index]                   # (N,)
+        return positive, positive - logits[:, 1 - self.positive_index]
 
     def __call__(self, texts) -> torch.Tensor:
-        "`(N,)` positive logits $z_1$: the classic reward."
-        return self.logits(texts)[:, self.positive_index]
+        "`(N,)` scores: for the classifier the positive logit $z_1$, the classic reward."
+        return self.score(texts)[0]
 
 # %% ../nbs/06_rewards.ipynb #0b8ef10f
 def bradley_terry_loss(chosen_rewards: torch.Tensor,   # `(B,)` scores of the preferred texts
@@ -137,13 +172,14 @@ def bradley_terry_loss(chosen_rewards: torch.Tensor,   # `(B,)` scores of the pr
                       ) -> torch.Tensor:               # scalar
     "Mean $-\\log\\sigma(r_{chosen} - r_{rejected})$ over the pairs."
     if chosen_rewards.shape != rejected_rewards.shape or chosen_rewards.dim() != 1:
-        raise ValueError(f"chosen_rewards and rejected_rewards must both be (B,), got {tuple(chosen_rewards.shape)} and {tuple(rejected_rewards.shape)}")
+        raise ValueError(f"chosen_rewards and rejected_rewards must both be (B,), "
+                         f"got {tuple(chosen_rewards.shape)} and {tuple(rejected_rewards.shape)}")
     return -F.logsigmoid(chosen_rewards - rejected_rewards).mean()
 
 # %% ../nbs/06_rewards.ipynb #810d6afd
 def preference_pairs(df: pd.DataFrame, n_pairs: int | None = None, seed: int = 0) -> pd.DataFrame:
     "`chosen` (a positive review) / `rejected` (a negative review) pairs, each review used at most once, seeded."
-    df = _check_frame(df, "df")
+    df = check_review_frame(df, "df")
     positive = df.text[df.label == 1].sample(frac=1.0, random_state=seed).tolist()
     negative = df.text[df.label == 0].sample(frac=1.0, random_state=seed + 1).tolist()
     n = min(len(positive), len(negative), n_pairs if n_pairs is not None else len(df))
@@ -155,18 +191,20 @@ def review_prefixes(texts: list[str], tokenizer, n_tokens: int) -> list[str]:
     return tokenizer.batch_decode(token_ids, skip_special_tokens=True)
 
 # %% ../nbs/06_rewards.ipynb #3a2c42bc
-def _fit_pairwise(model, chosen_ids: list[list[int]], rejected_ids: list[list[int]], config: ClassifierConfig, pad_id: int,
-                  progress: bool = True) -> list[float]:
+def _fit_pairwise(model, chosen_ids: list[list[int]], rejected_ids: list[list[int]], config: ClassifierConfig,
+                  pad_id: int, progress: bool = True) -> list[float]:
     "Train `model` (one output) with the Bradley-Terry loss on tokenised pairs; returns the per-step losses."
     device = next(model.parameters()).device
     lengths = np.maximum(list(map(len, chosen_ids)), list(map(len, rejected_ids)))
-    plan = [b for epoch in range(config.epochs) for b in length_grouped_batches(lengths, config.batch_size, config.seed + epoch)]
+    plan = [b for epoch in range(config.epochs)
+            for b in length_grouped_batches(lengths, config.batch_size, config.seed + epoch)]
     def batch_loss(batch):
-        input_ids, attention_mask = _pad_batch([chosen_ids[i] for i in batch] + [rejected_ids[i] for i in batch], pad_id)  # (2B, T)
-        rewards = model(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits.float().squeeze(-1)  # (2B,)
-        chosen_rewards, rejected_rewards = rewards.chunk(2)                                                                  # (B,), (B,)
+        pairs = [chosen_ids[i] for i in batch] + [rejected_ids[i] for i in batch]
+        input_ids, attention_mask = pad_sequences(pairs, pad_id, device=device)                      # (2B, T)
+        rewards = model(input_ids=input_ids, attention_mask=attention_mask).logits.float().squeeze(-1)  # (2B,)
+        chosen_rewards, rejected_rewards = rewards.chunk(2)                                            # (B,), (B,)
         return bradley_terry_loss(chosen_rewards, rejected_rewards)
-    return _train_loop(model, plan, batch_loss, config, progress, desc="reward model")
+    return train_steps(model, plan, batch_loss, config, progress, desc="reward model")
 
 # %% ../nbs/06_rewards.ipynb #6419c90d
 def _fit_trl(model, tokenizer, chosen: list[str], rejected: list[str], config: ClassifierConfig, work_dir: Path,
@@ -177,19 +215,24 @@ def _fit_trl(model, tokenizer, chosen: list[str], rejected: list[str], config: C
         from trl import RewardConfig, RewardTrainer
         from transformers.trainer_callback import PrinterCallback
     except ImportError as e:
-        raise ImportError('backend="trl" needs trl and datasets: pip install "rlhf_imdb[reward]", or use backend="torch"') from e
-    if tokenizer.eos_token is None: tokenizer.eos_token = tokenizer.sep_token
+        raise ImportError('backend="trl" needs trl and datasets: pip install "rlhf_imdb[reward]", '
+                          'or use backend="torch"') from e
+    if tokenizer.eos_token is None:
+        tokenizer.eos_token = tokenizer.sep_token
     device = next(model.parameters()).device
+    dtype = precision_policy(device, config.mixed_precision).dtype if device.type == "cuda" else torch.float32
     steps = config.epochs * math.ceil(len(chosen) / config.batch_size)
-    optimizer = _optimizer(model, config)
+    optimizer = classifier_optimizer(model, config)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_frac * steps), steps)
-    args = RewardConfig(output_dir=str(work_dir), per_device_train_batch_size=config.batch_size, num_train_epochs=config.epochs,
-                        max_grad_norm=config.max_grad_norm, seed=config.seed, bf16=config.bf16 and device.type == "cuda",
-                        use_cpu=device.type == "cpu", max_length=config.max_length, disable_dropout=False, report_to="none",
-                        save_strategy="no", logging_steps=1, disable_tqdm=not progress, dataloader_num_workers=0)
+    args = RewardConfig(output_dir=str(work_dir), per_device_train_batch_size=config.batch_size,
+                        num_train_epochs=config.epochs, max_grad_norm=config.max_grad_norm, seed=config.seed,
+                        bf16=dtype == torch.bfloat16, fp16=dtype == torch.float16, use_cpu=device.type == "cpu",
+                        max_length=config.max_length, disable_dropout=False, report_to="none", save_strategy="no",
+                        logging_steps=1, disable_tqdm=not progress, dataloader_num_workers=0)
     trainer = RewardTrainer(model=model, args=args, processing_class=tokenizer, optimizers=(optimizer, scheduler),
                             train_dataset=Dataset.from_dict({"chosen": list(chosen), "rejected": list(rejected)}))
-    if not progress: trainer.remove_callback(PrinterCallback)  # without a progress bar the Trainer prints every log line
+    if not progress:
+        trainer.remove_callback(PrinterCallback)  # without a progress bar the Trainer prints every log line
     trainer.train()
     return [log["loss"] for log in trainer.state.log_history if "loss" in log]
 
@@ -209,48 +252,64 @@ class PairwiseResult:
 PAIRWISE_BACKENDS = ("torch", "trl")
 
 # %% ../nbs/06_rewards.ipynb #44e00724
+def _pairs(df: pd.DataFrame, name: str, limit: int | None, config: ClassifierConfig) -> pd.DataFrame:
+    "Preference pairs from at most `limit` reviews of `df` (balanced, seeded by `config.seed`)."
+    return preference_pairs(balanced_sample(check_review_frame(df, name), limit, config.seed), seed=config.seed)
+
+def _save_pairwise(model, tokenizer, result: PairwiseResult) -> None:
+    "Save the reward model (with `reward_offset` in its config) and `training_result.json` in `result.model_dir`."
+    model.config.reward_offset = result.reward_offset
+    model.save_pretrained(result.model_dir)
+    tokenizer.save_pretrained(result.model_dir)
+    record = {k: str(v) if isinstance(v, Path) else v for k, v in vars(result).items()}
+    (result.model_dir / "training_result.json").write_text(json.dumps(record, indent=1))
+
+# %% ../nbs/06_rewards.ipynb #6825b065
 def train_pairwise_reward_model(train_df: pd.DataFrame, val_df: pd.DataFrame, # reviews: `text`, `label`
-                                config: ClassifierConfig,       # e.g. CLASSIFIER_PRESETS["tiny"]; batch_size counts pairs
-                                out_dir: str | os.PathLike,     # where to save the reward model
-                                backend: str = "torch",         # "torch" (the loss written here) or "trl" (RewardTrainer)
+                                config: ClassifierConfig,   # e.g. CLASSIFIER_PRESETS["tiny"]; batch_size counts pairs
+                                out_dir: str | os.PathLike, # where to save the reward model
+                                backend: str = "torch",     # "torch" (the loss written here) or "trl" (RewardTrainer)
                                 device=None, progress: bool = True) -> PairwiseResult:
-    "Train a Bradley-Terry reward model preferring positive to negative review prefixes; report held-out pairwise accuracy."
-    if backend not in PAIRWISE_BACKENDS: raise ValueError(f"backend must be one of {PAIRWISE_BACKENDS}, got {backend!r}")
-    if not isinstance(config, ClassifierConfig): raise ValueError(f"config must be a ClassifierConfig, got {type(config).__name__}")
-    train_pairs = preference_pairs(_balanced_sample(_check_frame(train_df, "train_df"), config.train_limit, config.seed), seed=config.seed)
-    val_pairs = preference_pairs(_balanced_sample(_check_frame(val_df, "val_df"), config.val_limit, config.seed), seed=config.seed)
+    "Train a Bradley-Terry reward model preferring positive to negative review prefixes; report pairwise accuracy."
+    if backend not in PAIRWISE_BACKENDS:
+        raise ValueError(f"backend must be one of {PAIRWISE_BACKENDS}, got {backend!r}")
+    if not isinstance(config, ClassifierConfig):
+        raise ValueError(f"config must be a ClassifierConfig, got {type(config).__name__}")
+    train_pairs = _pairs(train_df, "train_df", config.train_limit, config)
+    val_pairs = _pairs(val_df, "val_df", config.val_limit, config)
     out_dir, device = Path(out_dir), get_device(device)
     set_seed(config.seed)
-    model, tokenizer = _load_classifier(config.base_model, num_labels=1, device=device)
+    model, tokenizer = load_classifier(config.base_model, num_labels=1, device=device)
     cut = lambda texts: review_prefixes(texts, tokenizer, config.max_length - 3)
     chosen, rejected = cut(train_pairs.chosen), cut(train_pairs.rejected)
     start = time.perf_counter()
-    if backend == "trl": losses = _fit_trl(model, tokenizer, chosen, rejected, config, out_dir / "_trl", progress)
+    if backend == "trl":
+        losses = _fit_trl(model, tokenizer, chosen, rejected, config, out_dir / "_trl", progress)
     else:
         tokenize = lambda texts: tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
         losses = _fit_pairwise(model, tokenize(chosen), tokenize(rejected), config, tokenizer.pad_token_id, progress)
     train_seconds = time.perf_counter() - start
-    model.eval()
-    on_cuda = device.type == "cuda"
-    scores = predict_logits(model, tokenizer, cut(val_pairs.chosen) + cut(val_pairs.rejected), config.eval_batch_size,
-                            config.max_length, autocast_dtype=torch.bfloat16 if on_cuda else None)[:, 0].cpu()   # (2P,)
-    chosen_scores, rejected_scores = scores.chunk(2)
-    accuracy, offset = (chosen_scores > rejected_scores).float().mean().item(), scores.mean().item()
-    model.config.reward_offset = offset
-    model.save_pretrained(out_dir); tokenizer.save_pretrained(out_dir)
-    result = PairwiseResult(out_dir, accuracy, train_seconds, offset, len(train_pairs), len(val_pairs), backend, losses)
-    (out_dir / "training_result.json").write_text(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in result.__dict__.items()}, indent=1))
+    held_out = cut(val_pairs.chosen) + cut(val_pairs.rejected)
+    scores = predict_logits(model.eval(), tokenizer, held_out, config.eval_batch_size, config.max_length,
+                            config.mixed_precision)[:, 0].cpu()                                          # (2P,)
+    chosen_scores, rejected_scores = scores.chunk(2)                                                      # (P,), (P,)
+    accuracy = (chosen_scores > rejected_scores).float().mean().item()
+    result = PairwiseResult(out_dir, accuracy, train_seconds, scores.mean().item(), len(train_pairs), len(val_pairs),
+                            backend, losses)
+    _save_pairwise(model, tokenizer, result)
     return result
 
 # %% ../nbs/06_rewards.ipynb #6820e6aa
 class PairwiseRewardScorer(SentimentScorer):
     "Texts -> a pairwise reward model's centred score, batched like `SentimentScorer` (same interface)."
     expected_labels = 1
+
     def logits(self, texts) -> torch.Tensor:
         "`(N, 1)` centred scores $r_\\theta(x) - $ `reward_offset`, divided by `temperature`, float32 on the CPU."
-        raw = predict_logits(self.model, self.tokenizer, texts, self.batch_size, self.max_length).cpu()
-        return (raw - getattr(self.model.config, "reward_offset", 0.0)) / self.temperature
+        raw = predict_logits(self.model, self.tokenizer, texts, self.batch_size, self.max_length, self.mixed_precision)
+        return (raw.cpu() - getattr(self.model.config, "reward_offset", 0.0)) / self.temperature
 
-    def __call__(self, texts) -> torch.Tensor:
-        "`(N,)` centred rewards."
-        return self.logits(texts)[:, 0]
+    def score(self, texts) -> tuple[torch.Tensor, torch.Tensor]:
+        "`(score, margin)`, both the `(N,)` centred rewards (a reward model has no second column)."
+        centred = self.logits(texts)[:, 0]
+        return centred, centred
