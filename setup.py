@@ -21,7 +21,10 @@ extras = {
     "dev": dev_requirements,
     "hub": ["datasets"],                                  # load_dataset("stanfordnlp/imdb") and hub models
     "reward": ["trl==1.12.0", "datasets"],                # trl's RewardTrainer for the pairwise reward model
-    "simpletransformers": ["simpletransformers==0.70.8"], # the 2020 classifier route (~400 MB of dependencies)
+    # the 2020 classifier route (~400 MB of dependencies). Its dependency seqeval 1.2.2 is an sdist: pip < 25.3 with
+    # `wheel` installed builds it the legacy way, fetching setuptools_scm 10 without its `vcs_versioning` (fails);
+    # pip >= 25.3 always builds the PEP 517 way. So: `python -m pip install -U pip` first (or pass `--use-pep517`).
+    "simpletransformers": ["simpletransformers==0.70.8"],
     "wandb": ["wandb"],
     "tensorboard": ["tensorboard"],
 }

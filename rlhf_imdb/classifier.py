@@ -343,7 +343,8 @@ def _train_simpletransformers(train_df: pd.DataFrame, config: ClassifierConfig, 
         from simpletransformers.classification import ClassificationModel
     except ImportError as e:
         raise ImportError('backend="simpletransformers" needs simpletransformers (~400 MB of dependencies): '
-                          'pip install "rlhf_imdb[simpletransformers]", or use backend="transformers"') from e
+                          'python -m pip install -U pip && pip install "rlhf_imdb[simpletransformers]", '
+                          'or use backend="transformers"') from e
     if config.head_lr is not None or config.freeze_embeddings:
         raise ValueError(f'backend="simpletransformers" supports neither head_lr nor freeze_embeddings, got '
                          f'head_lr={config.head_lr!r}, freeze_embeddings={config.freeze_embeddings!r}: use '

