@@ -1,20 +1,17 @@
 #!/usr/bin/env python3
-"""Write README.md from nbs/index.ipynb (what `nbdev_readme` does, without quarto).
+"""Write README.md from nbs/index.ipynb: what `nbdev_readme` does, with nbconvert in place of quarto.
 
-    python scripts/make_readme.py           # rewrite README.md
-    python scripts/make_readme.py --check   # exit 1, with a diff, when README.md is not what index.ipynb gives
+    python scripts/make_readme.py [--check]   # --check: exit 1, with a diff, when README.md is out of date
 
-The notebook goes through nbdev's docs processors (frontmatter from the H1 title, `#| hide` and `#| export` cells
-removed, magics dropped), then each cell is written as GitHub markdown (prose as is, code in ```python fences, text
-outputs in plain fences) by the few lines below, not by a template that changes between versions. Only stored
-outputs are used (the notebook is not run)
-and backticked names are not turned into links, so the result depends on index.ipynb alone: the same README on every
-machine, which is what lets `tests/test_docs.py` catch a README that was not regenerated.
+Why these tools: `nbdev_readme` is nbdev's docs processors, then `quarto render -t gfm`. This is the same processors
+less two that depend on the machine (`exec_show_docs` runs code, `add_links` reads installed packages' indexes), then
+nbconvert's MarkdownExporter: the README depends on index.ipynb alone.
 """
 from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import os
 import re
 import sys
@@ -22,84 +19,43 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_docs import frontmatter, read_settings, split_directives  # noqa: E402
+from build_docs import apply_directives, split_frontmatter  # noqa: E402
 
 
 def readme_text(root: Path = ROOT) -> str:
-    settings = read_settings(root)
-    nb_path = root / settings.get("nbs_path", "nbs") / settings.get("readme_nb", "index.ipynb")
-    cwd = os.getcwd()
-    os.chdir(root)  # nbdev finds settings.ini from the working directory
-    try:
-        from execnb.nbio import nb2dict, read_nb
-        from nbdev.processors import FilterDefaults, add_links, exec_show_docs
-
-        class ReadmeProcs(FilterDefaults):
-            "nbdev's docs processors, less running show_doc cells and less links (they depend on what is installed)"
-            def base_procs(self): return [p for p in super().base_procs() if p not in (exec_show_docs, add_links)]
-
-        nb = read_nb(nb_path)
-        ReadmeProcs()(nb)
-        nb = nb2dict(nb)
-    finally:
-        os.chdir(cwd)
-    fm = frontmatter(nb)
-    cells = nb["cells"][1:] if nb["cells"] and nb["cells"][0]["cell_type"] == "raw" else nb["cells"]
-    for cell in cells:  # quarto-style `#| key: value` lines stay in nbdev's output; quarto hides them, so do we
-        cell["source"] = "".join(cell["source"])
-        if cell["cell_type"] == "code":
-            directives, code = split_directives("".join(cell["source"]))
-            cell["source"] = code
-            if directives.get("echo") == "false": cell["source"] = ""
-            if directives.get("output") == "false": cell["outputs"] = []
-            if directives.get("include") == "false": cell["source"], cell["outputs"] = "", []
-    cells = [c for c in cells if "".join(c["source"]).strip() or c.get("outputs")]
-
-    body = "\n\n".join(filter(None, (cell_markdown(c) for c in cells)))
-    head = f"# {fm.get('title', settings['lib_name'])}\n\n"
-    if fm.get("description"): head += f"> {fm['description']}\n\n"
-    return normalize(head + body)
-
-
-def cell_markdown(cell: dict) -> str:
-    "One cell as GitHub markdown: prose as is, code in a ```python fence, text outputs in plain fences, HTML as is"
-    if cell["cell_type"] == "markdown": return cell["source"].strip()
-    if cell["cell_type"] != "code": return ""
-    parts = [f"```python\n{cell['source'].strip()}\n```"] if cell["source"].strip() else []
-    for out in cell.get("outputs", []):
-        data = out.get("data", {})
-        if out["output_type"] == "stream": text = "".join(out["text"])
-        elif out["output_type"] == "error": text = "\n".join(out.get("traceback", []))
-        elif any(k.startswith("image/") for k in data):
-            raise SystemExit("index.ipynb has image outputs: README.md cannot carry them")
-        elif "text/markdown" in data: parts.append("".join(data["text/markdown"]).strip()); continue
-        elif "text/html" in data: parts.append("".join(data["text/html"]).strip()); continue
-        else: text = "".join(data.get("text/plain", ""))
-        if text.strip(): parts.append(f"```\n{text.strip()}\n```")
-    return "\n\n".join(parts)
-
-
-def normalize(text: str) -> str:
-    "Trailing spaces off, runs of blank lines to one, one final newline: what we compare and what we write"
-    text = "\n".join(line.rstrip() for line in text.replace("\r\n", "\n").split("\n"))
+    "README.md as index.ipynb gives it: the H1 and its `>` subtitle, then every cell as GitHub markdown"
+    import nbformat
+    from execnb.nbio import nb2dict, read_nb
+    from nbconvert.exporters import MarkdownExporter
+    from nbdev.process import NBProcessor
+    from nbdev.processors import FilterDefaults, add_links, exec_show_docs
+    os.chdir(root)  # nbdev reads settings.ini from the working directory
+    processed = read_nb(root / "nbs" / "index.ipynb")
+    procs = [p for p in FilterDefaults().procs() if p not in (exec_show_docs, add_links)]
+    NBProcessor(nb=processed, procs=procs).process()
+    nb = nbformat.reads(json.dumps(nb2dict(processed)), as_version=4)
+    front = split_frontmatter(nb)
+    apply_directives(nb)
+    nb.metadata["language_info"] = {"name": "python"}  # the code fences' language (nbdev_clean removes it)
+    body = MarkdownExporter().from_notebook_node(nb)[0]
+    text = f"# {front.get('title', '')}\n\n> {front.get('description', '')}\n\n{body}"
+    text = "\n".join(line.rstrip() for line in text.split("\n"))
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="compare with README.md instead of writing it")
-    args = ap.parse_args(argv)
+    check = ap.parse_args(argv).check
     new, readme = readme_text(), ROOT / "README.md"
-    if args.check:
-        old = normalize(readme.read_text(encoding="utf-8")) if readme.exists() else ""
-        if old == new:
-            print("README.md is up to date with nbs/index.ipynb")
-            return 0
-        sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), "README.md", "from index.ipynb"))
+    old = readme.read_text(encoding="utf-8") if readme.exists() else ""
+    if check and old != new:
+        sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True), "README.md", "new"))
         print("\nREADME.md is out of date: run `python scripts/make_readme.py`")
         return 1
-    readme.write_text(new, encoding="utf-8")
-    print(f"wrote {readme} ({len(new.splitlines())} lines)")
+    if not check:
+        readme.write_text(new, encoding="utf-8")
+    print("README.md is up to date with nbs/index.ipynb")
     return 0
 
 
