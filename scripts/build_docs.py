@@ -22,6 +22,7 @@ from pathlib import Path
 from jinja2 import pass_context
 from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
+from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parents[1]
 THEME = Path(__file__).resolve().parent / "docs_theme"
@@ -95,16 +96,6 @@ def apply_directives(nb) -> None:
         cell.source = "\n".join(lines)
 
 
-def to_page(exporter: DocsExporter, node, front: dict, page: str, sidebar: list, site_title: str) -> str:
-    "One processed notebook, its frontmatter split off, as an HTML page"
-    apply_directives(node)
-    title = dict(sidebar)[page]
-    node.metadata["title"] = f"{title} – {site_title}"
-    subtitle = exporter.markdown2html({}, str(front.get("description") or ""))
-    resources = dict(page=page, title=title, subtitle=subtitle, sidebar=sidebar, site_title=site_title)
-    return exporter.from_notebook_node(node, resources=resources)[0]
-
-
 def drop_missing_anchors(bodies: dict) -> dict:
     "nbdev links every backticked name, documented or not: keep the page and drop an anchor it does not have"
     ids = {page: set(re.findall(r'\sid="([^"]+)"', body)) for page, body in bodies.items()}
@@ -113,6 +104,16 @@ def drop_missing_anchors(bodies: dict) -> dict:
         page, anchor = match.group(1), match.group(2)
         return f'href="{page}"' if page in ids and anchor not in ids[page] else match.group(0)
     return {page: re.sub(r'href="([^"#:]+\.html)#([^"]+)"', fix, body) for page, body in bodies.items()}
+
+
+def write_site(out: Path, bodies: dict) -> None:
+    "Replace `out` with the pages and the theme's assets; refuse to wipe a folder that is not a site"
+    if out.exists() and any(out.iterdir()) and not (out / "index.html").exists():
+        raise SystemExit(f"--out {out}: not empty and not a site built here; choose an empty or new folder")
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(THEME, out, ignore=shutil.ignore_patterns("*.j2", "*.json"))
+    for page, body in bodies.items():
+        (out / page).write_text(body, encoding="utf-8")
 
 
 def build(out: Path, jobs: int = 2) -> None:
@@ -129,19 +130,19 @@ def build(out: Path, jobs: int = 2) -> None:
     fronts = [split_frontmatter(node) for node in nodes]
     pages = [page_name(p, cfg.nbs_path) for p in paths]
     sidebar = [(page, str(front.get("title") or Path(page).stem)) for page, front in zip(pages, fronts)]
-    exporter = DocsExporter(template_name="docs_theme", extra_template_basedirs=[str(THEME.parent)],
+    coalesce = Config(CoalesceStreamsPreprocessor={"enabled": True})  # progress bars: the last state of each line
+    exporter = DocsExporter(template_name="docs_theme", extra_template_basedirs=[str(THEME.parent)], config=coalesce,
                             exclude_input_prompt=True, exclude_output_prompt=True)
     site_url = f'"{cfg.doc_host}{cfg.doc_baseurl}'.rstrip("/") + "/"  # nbdev's links to the published site
     bodies = {}
-    for page, node, front in zip(pages, nodes, fronts):
-        body = to_page(exporter, node, front, page, sidebar, cfg.title)
+    for (page, title), node, front in zip(sidebar, nodes, fronts):
+        apply_directives(node)
+        node.metadata["title"] = f"{title} – {cfg.title}"
+        subtitle = exporter.markdown2html({}, str(front.get("description") or ""))
+        resources = dict(page=page, title=title, subtitle=subtitle, sidebar=sidebar, site_title=cfg.title)
+        body = exporter.from_notebook_node(node, resources=resources)[0]
         bodies[page] = body.replace(site_url, '"').replace(COLAB_BADGE, "colab-badge.svg")
-    if out.exists() and any(out.iterdir()) and not (out / "index.html").exists():
-        raise SystemExit(f"--out {out}: not empty and not a site built here; choose an empty or new folder")
-    shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(THEME, out, ignore=shutil.ignore_patterns("*.j2", "*.json"))
-    for page, body in drop_missing_anchors(bodies).items():
-        (out / page).write_text(body, encoding="utf-8")
+    write_site(out, drop_missing_anchors(bodies))
 
 
 def main(argv=None) -> int:

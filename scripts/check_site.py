@@ -77,8 +77,7 @@ def static_check(site: Path, root: Path = ROOT) -> tuple[list[str], dict]:
         if "Traceback (most recent call last)" in fact["text"]:
             problems.append(f"{page}: shows a Python traceback")
         missing = [p for p in expected if p in facts and p not in fact["sidebar"]]
-        if missing:
-            problems.append(f"{page}: sidebar lacks {missing}")
+        problems += [f"{page}: sidebar lacks {missing}"] if missing else []
         problems += link_problems(page, fact["links"], facts, files)
     return problems, facts
 
