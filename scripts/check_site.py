@@ -72,8 +72,8 @@ def static_check(site: Path, root: Path = ROOT) -> tuple[list[str], dict]:
     expected = expected_pages(root)
     problems = [f"{page}: missing page for {nb}" for page, nb in expected.items() if page not in facts]
     for page, fact in facts.items():
-        if not fact["title"] or not fact["h1"]:
-            problems.append(f"{page}: no title or no H1")
+        if not fact["title"] or fact["h1"] in ("", Path(page).stem):
+            problems.append(f"{page}: no title (its notebook needs a `# Title` markdown cell)")
         if "Traceback (most recent call last)" in fact["text"]:
             problems.append(f"{page}: shows a Python traceback")
         missing = [p for p in expected if p in facts and p not in fact["sidebar"]]

@@ -47,15 +47,16 @@ def test_page_names_follow_nbdev():
 
 
 def test_static_check_finds_problems(tmp_path):
-    "The checker itself: a broken link, a broken anchor, a missing image, a traceback and missing pages are caught"
+    "The checker itself: broken links, anchors and images, a traceback, an untitled page, missing pages are caught"
     (tmp_path / "core.html").write_text("""<html><head><title>core</title></head><body>
     <nav class="sidebar"><ol><li><a href="core.html">core</a></li></ol></nav><h1 id="core">Core</h1>
     <a href="nowhere.html">x</a><a href="core.html#no-such-id">y</a><a href="#core">z</a><img src="figures/gone.png">
     <img src="https://img.shields.io/badge.svg"><pre>Traceback (most recent call last):</pre></body></html>""")
+    (tmp_path / "cli.html").write_text("<html><head><title>cli</title></head><body><h1>cli</h1></body></html>")
     problems, facts = static_check(tmp_path)
     text = "\n".join(problems)
-    for expected in ("core.html: broken link nowhere.html", "core.html: broken anchor core.html#no-such-id",
-                     "core.html: broken link figures/gone.png", "core.html: shows a Python traceback",
+    for expected in ("cli.html: no title", "core.html: broken link nowhere.html",
+                     "core.html: broken anchor core.html#no-such-id", "core.html: broken link figures/gone.png", "core.html: shows a Python traceback",
                      "index.html: missing page for nbs/index.ipynb"):
         assert expected in text, (expected, problems)
     assert "#core" not in text and "shields.io" not in text, problems
