@@ -56,8 +56,8 @@ def test_static_check_finds_problems(tmp_path):
     problems, facts = static_check(tmp_path)
     text = "\n".join(problems)
     for expected in ("cli.html: no title", "core.html: broken link nowhere.html",
-                     "core.html: broken anchor core.html#no-such-id", "core.html: broken link figures/gone.png", "core.html: shows a Python traceback",
-                     "index.html: missing page for nbs/index.ipynb"):
+                     "core.html: broken anchor core.html#no-such-id", "core.html: broken link figures/gone.png",
+                     "core.html: shows a Python traceback", "index.html: missing page for nbs/index.ipynb"):
         assert expected in text, (expected, problems)
     assert "#core" not in text and "shields.io" not in text, problems
     assert facts["core.html"]["h1"] == "Core" and facts["core.html"]["sidebar"] == ["core.html"]
