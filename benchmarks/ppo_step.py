@@ -50,7 +50,8 @@ def parse_args(argv=None):
     p.add_argument("--response-len", type=int, default=16)
     p.add_argument("--updates", type=int, default=4, help="timed updates; the first is a warm-up")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
-    p.add_argument("--mixed-precision", default="auto", choices=["auto", "bf16", "no"])
+    p.add_argument("--mixed-precision", default="auto", choices=["auto", "bf16", "fp16", "no"],
+                   help="PPOConfig.mixed_precision: 'auto' is rlhf_imdb.core.precision_policy's choice")
     p.add_argument("--compile", default=None, choices=["default", "reduce-overhead"], help="PPOConfig.compile (torch.compile mode)")
     p.add_argument("--reward-model", default="minilm", choices=sorted(REWARD_MODELS), help="what the scoring stage runs")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -110,7 +111,7 @@ def main(argv=None):
           f"{REWARD_MODELS[args.reward_model]}; batch {config.batch_size}, "
           f"minibatch {config.mini_batch_size}, forward chunk {config.forward_batch_size}, epochs {config.ppo_epochs}, "
           f"queries {args.query_len[0]}-{args.query_len[1]} tokens, responses {args.response_len} tokens; "
-          f"autocast={'bf16' if trainer.autocast is not __import__('contextlib').nullcontext else 'off (fp32)'}", flush=True)
+          f"precision={str(trainer.precision.dtype).replace('torch.', '')}", flush=True)
 
     sync = (lambda: torch.cuda.synchronize(device)) if cuda else (lambda: None)
     autocast = trainer.autocast
