@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_docs import notebooks, page_name  # noqa: E402
 
-TALL_ROW = 150
+TALL_ROW = 100  # pixels: about four lines of text
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900"]
 SHOTS = [("home.png", "index.html", "h1"), ("ppo.png", "ppo.html", "#ppotrainer"),
          ("results.png", "results.html", "h2")]
