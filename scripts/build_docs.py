@@ -29,16 +29,11 @@ THEME = Path(__file__).resolve().parent / "docs_theme"
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 
-def notebooks(nbs: Path) -> list[Path]:
-    "The notebooks nbdev documents (no `_` or `.` files or folders): index first, then by file name"
-    from nbdev.doclinks import nbglob
-    return sorted(nbglob(nbs, as_path=True), key=lambda p: (p.name != "index.ipynb", p.relative_to(nbs).as_posix()))
-
-
-def page_name(nb: Path, nbs: Path) -> str:
-    "nbdev's name for a notebook's page: nbs/02_ppo.ipynb -> ppo.html"
-    from nbdev.doclinks import _nbpath2html
-    return _nbpath2html(nb.relative_to(nbs)).as_posix()
+def notebooks(nbs: Path) -> dict[str, Path]:
+    "page -> notebook, index first, then by file name; nbdev's notebooks (no `_`/`.` names) and page names"
+    from nbdev.doclinks import _nbpath2html, nbglob
+    paths = sorted(nbglob(nbs, as_path=True), key=lambda p: (p.name != "index.ipynb", p.relative_to(nbs).as_posix()))
+    return {_nbpath2html(p.relative_to(nbs)).as_posix(): p for p in paths}  # nbs/02_ppo.ipynb -> ppo.html
 
 
 def mathml(tex: str, display: str) -> str:
@@ -125,10 +120,9 @@ def build(out: Path, jobs: int = 2) -> None:
     cfg = get_config()
     os.environ.setdefault("PYTHONWARNINGS", "ignore::UserWarning")  # workers: no nbdev FAQ warning per import cell
     cache = proc_nbs(cfg.nbs_path, n_workers=jobs)  # nbdev_docs' own step: the processed notebooks, in _proc/
-    paths = notebooks(cfg.nbs_path)
+    pages, paths = zip(*notebooks(cfg.nbs_path).items())
     nodes = [nbformat.read(cache / p.relative_to(cfg.nbs_path), as_version=4) for p in paths]
     fronts = [split_frontmatter(node) for node in nodes]
-    pages = [page_name(p, cfg.nbs_path) for p in paths]
     sidebar = [(page, str(front.get("title") or Path(page).stem)) for page, front in zip(pages, fronts)]
     coalesce = Config(CoalesceStreamsPreprocessor={"enabled": True})  # progress bars: the last state of each line
     exporter = DocsExporter(template_name="docs_theme", extra_template_basedirs=[str(THEME.parent)], config=coalesce,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_docs import notebooks, page_name  # noqa: E402
+from build_docs import notebooks  # noqa: E402
 
 TALL_ROW = 100  # pixels: about four lines of text
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,900"]
@@ -39,7 +39,7 @@ return found;"""
 
 def expected_pages(root: Path = ROOT) -> dict[str, str]:
     "page -> notebook, for every notebook in nbs/ (nbdev's names)"
-    return {page_name(p, root / "nbs"): p.relative_to(root).as_posix() for p in notebooks(root / "nbs")}
+    return {page: p.relative_to(root).as_posix() for page, p in notebooks(root / "nbs").items()}
 
 
 def page_facts(site: Path, page: str) -> dict:
