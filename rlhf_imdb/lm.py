@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
 from .core import MIXED_PRECISION, describe_device, get_device, precision_policy, set_seed
-from .data import resolve_model_path
+from .data import output_folder, resolve_model_path
 
 # %% auto #0
 __all__ = ['END_OF_TEXT', 'LM_PRESETS', 'GPT2_IMDB_FINETUNE', 'LM_HUB_NAME', 'SAMPLE_PROMPTS', 'train_bpe_tokenizer', 'LMConfig',
@@ -329,8 +329,8 @@ def train_lm(train_texts,                  # training reviews (list or Series of
              base_model: str | None = None, # hub name or folder to fine-tune (e.g. "gpt2"); None: train from scratch
             ) -> LMResult:
     "Train (or fine-tune) a GPT-2 language model on reviews, report validation perplexity and samples, save it."
+    device, out_dir = get_device(device), output_folder(out_dir)
     set_seed(config.seed)
-    device, out_dir = get_device(device), Path(out_dir)
     train_texts = list(train_texts)
     if val_texts is None:
         order = np.random.default_rng(config.seed).permutation(len(train_texts))

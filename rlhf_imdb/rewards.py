@@ -21,7 +21,7 @@ from transformers import get_linear_schedule_with_warmup
 from .core import get_device, pad_sequences, precision_policy, set_seed
 from .classifier import (NEUTRAL_INTERVAL, ClassifierConfig, balanced_sample, check_review_frame,
                                   classifier_optimizer, load_classifier, predict_logits, train_steps)
-from .data import length_grouped_batches
+from .data import length_grouped_batches, output_folder
 
 # %% auto #0
 __all__ = ['TASKS', 'TARGETS', 'CONTROL_CODES', 'PAIRWISE_BACKENDS', 'positive_logit', 'positive_reward', 'negative_reward',
@@ -277,7 +277,7 @@ def train_pairwise_reward_model(train_df: pd.DataFrame, val_df: pd.DataFrame, # 
         raise ValueError(f"config must be a ClassifierConfig, got {type(config).__name__}")
     train_pairs = _pairs(train_df, "train_df", config.train_limit, config)
     val_pairs = _pairs(val_df, "val_df", config.val_limit, config)
-    out_dir, device = Path(out_dir), get_device(device)
+    out_dir, device = output_folder(out_dir), get_device(device)
     set_seed(config.seed)
     model, tokenizer = load_classifier(config.base_model, num_labels=1, device=device)
     cut = lambda texts: review_prefixes(texts, tokenizer, config.max_length - 3)
