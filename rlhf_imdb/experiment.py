@@ -197,7 +197,7 @@ class RunParts:
     accelerator: object = None         # an `accelerate.Accelerator` under `accelerate launch`, else None
     checkpoint: Optional[Path] = None  # the checkpoint the policy was loaded from (resume), else None
 
-# %% ../nbs/09_experiment.ipynb #124822c9
+# %% ../nbs/09_experiment.ipynb #82c791a2
 def build_run(config: ExperimentConfig, accelerator=None, checkpoint: Optional[Path] = None) -> RunParts:
     "Load tokenizer, policy (from `checkpoint` when given), reference, trainer, scorer and prompts for `config`."
     from transformers import AutoTokenizer
@@ -210,7 +210,8 @@ def build_run(config: ExperimentConfig, accelerator=None, checkpoint: Optional[P
     policy = AutoModelForCausalLMWithValueHead.from_pretrained(policy_path).to(device)
     ref_model = create_reference_model(AutoModelForCausalLMWithValueHead.from_pretrained(config.lm_path).to(device))
     trainer = PPOTrainer(policy, ref_model, tokenizer, config.ppo, accelerator=accelerator)
-    scorer = SentimentScorer(config.classifier_path, device=device, temperature=config.classifier_temperature)
+    scorer = SentimentScorer(config.classifier_path, device=device, temperature=config.classifier_temperature,
+                             mixed_precision=config.ppo.mixed_precision)
     train_df, val_df = imdb_splits(config.data_path)
     lengths = dict(min_tokens=config.prompt_min_tokens, max_tokens=config.prompt_max_tokens)
     n_train = min(config.n_train_prompts, len(train_df))
@@ -221,14 +222,14 @@ def build_run(config: ExperimentConfig, accelerator=None, checkpoint: Optional[P
     return RunParts(config, tokenizer, trainer, scorer, train_prompts, eval_prompts, code_ids, sampling,
                     accelerator, checkpoint)
 
-# %% ../nbs/09_experiment.ipynb #9dde1558
+# %% ../nbs/09_experiment.ipynb #cc5e970a
 def evaluate(parts: RunParts, model) -> pd.DataFrame:
     "Chapter 07's evaluation of `model` (the reference: before training; the policy: after) for this run."
     config = parts.config
     return evaluate_policy(model, parts.trainer.ref_model, parts.tokenizer, parts.scorer, parts.eval_prompts,
                            config.task, parts.sampling, seed=config.eval_seed, batch_size=config.eval_batch_size,
                            score_on=config.score_on, neutral_band=config.neutral_band, smooth=config.neutral_smooth,
-                           code_ids=parts.code_ids)
+                           code_ids=parts.code_ids, mixed_precision=config.ppo.mixed_precision)
 
 # %% ../nbs/09_experiment.ipynb #4165fb4c
 def ppo_step(parts: RunParts, step: int) -> dict:
