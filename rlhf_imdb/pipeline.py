@@ -82,23 +82,26 @@ def imdb_splits(data_path=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     "The IMDB training and validation splits every stage uses: `train_val_split(load_imdb(source), 0.1, seed=0)`."
     return train_val_split(load_imdb(resolve_imdb_source(data_path)), val_frac=0.1, seed=0)
 
+def _train_stage(scale: str, out_dir, presets: dict, fit: Callable, splits: Callable) -> Path:
+    "Unless `out_dir` exists, `fit(train_df, val_df, presets[scale], folder)` into it (atomically); returns `out_dir`."
+    if scale not in presets:
+        raise ValueError(f"scale must be one of {sorted(presets)}, got {scale!r}")
+    def build(folder):
+        train_df, val_df = splits()
+        fit(train_df, val_df, presets[scale], folder)
+    return build_once(out_dir, build)
+
 def train_lm_stage(scale: str, out_dir, data_path=None, device=None, splits: Callable | None = None) -> Path:
     "Train the IMDB LM of `scale` (`LM_PRESETS[scale]`) into `out_dir` unless it is there; returns `out_dir`."
-    if scale not in LM_PRESETS:
-        raise ValueError(f"scale must be one of {sorted(LM_PRESETS)}, got {scale!r}")
-    def build(folder):
-        train_df, val_df = (splits or functools.partial(imdb_splits, data_path))()
-        train_lm(train_df.text, val_df.text, LM_PRESETS[scale], folder, device=device)
-    return build_once(out_dir, build)
+    def fit(train_df, val_df, config, folder):
+        train_lm(train_df.text, val_df.text, config, folder, device=device)
+    return _train_stage(scale, out_dir, LM_PRESETS, fit, splits or functools.partial(imdb_splits, data_path))
 
 def train_classifier_stage(scale: str, out_dir, data_path=None, device=None, splits: Callable | None = None) -> Path:
     "Train the sentiment classifier of `scale` (`CLASSIFIER_PRESETS[scale]`) into `out_dir` unless it is there."
-    if scale not in CLASSIFIER_PRESETS:
-        raise ValueError(f"scale must be one of {sorted(CLASSIFIER_PRESETS)}, got {scale!r}")
-    def build(folder):
-        train_df, val_df = (splits or functools.partial(imdb_splits, data_path))()
-        train_classifier(train_df, val_df, CLASSIFIER_PRESETS[scale], folder, device=device)
-    return build_once(out_dir, build)
+    def fit(train_df, val_df, config, folder):
+        train_classifier(train_df, val_df, config, folder, device=device)
+    return _train_stage(scale, out_dir, CLASSIFIER_PRESETS, fit, splits or functools.partial(imdb_splits, data_path))
 
 # %% ../nbs/10_pipeline.ipynb #12c4e200
 @dataclass

@@ -19,8 +19,9 @@ from .rewards import CONTROL_CODES, NEUTRAL_INTERVAL, TASKS
 from .runs import atomic_write, read_jsonl
 
 # %% auto #0
-__all__ = ['PLOT_PANELS', 'save_figure', 'plot_training_curves', 'plot_logit_histograms', 'write_run_report', 'summarize_runs',
-           'compact_tables', 'plot_runs_overview', 'find_results_dir', 'show_run', 'show_saved_run', 'show_results']
+__all__ = ['PLOT_PANELS', 'save_figure', 'finish_figure', 'plot_training_curves', 'plot_logit_histograms', 'write_run_report',
+           'summarize_runs', 'compact_tables', 'plot_runs_overview', 'find_results_dir', 'show_run', 'show_saved_run',
+           'show_results']
 
 # %% ../nbs/11_report.ipynb #e3245fc4
 def save_figure(figure, path) -> Path:
@@ -28,6 +29,14 @@ def save_figure(figure, path) -> Path:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90)
     return atomic_write(path, buffer.getvalue())
+
+def finish_figure(figure, path=None, title: str = ""):
+    "Give `figure` its `title` (if any), save it to `path` (if given) and return it: the end of every plot here."
+    if title:
+        figure.suptitle(title)
+    if path is not None:
+        save_figure(figure, path)
+    return figure
 
 PLOT_PANELS = [("env/reward_mean", "reward (mean)"), ("objective/kl", "KL to reference (nats)"),
                ("objective/kl_coef", "KL coefficient beta"), ("ppo/loss/policy", "policy loss"),
@@ -50,11 +59,7 @@ def plot_training_curves(metrics: pd.DataFrame, path=None, title: str = ""):
             axis.text(0.5, 0.5, f"no {key}", ha="center", transform=axis.transAxes)
         axis.set(title=label, xlabel="PPO step")
         axis.grid(alpha=0.3)
-    if title:
-        figure.suptitle(title)
-    if path is not None:
-        save_figure(figure, path)
-    return figure
+    return finish_figure(figure, path, title)
 
 # %% ../nbs/11_report.ipynb #7d2a312c
 def plot_logit_histograms(before: pd.DataFrame, after: pd.DataFrame, task: str,
@@ -74,11 +79,7 @@ def plot_logit_histograms(before: pd.DataFrame, after: pd.DataFrame, task: str,
         name = f"{CONTROL_CODES[group]} prompts" if task == "control" else f"{task} task"
         axis.set(title=name, xlabel="positive logit z1", ylabel="responses")
         axis.legend(fontsize=8)
-    if title:
-        figure.suptitle(title)
-    if path is not None:
-        save_figure(figure, path)
-    return figure
+    return finish_figure(figure, path, title)
 
 # %% ../nbs/11_report.ipynb #cb7f5993
 def write_run_report(run_dir, missing_only: bool = False) -> dict[str, Path]:
@@ -177,11 +178,7 @@ def plot_runs_overview(results: list[RunResult], path=None, title: str = ""):
     share_axis.set_xticks(x, [b[0] for b in bars], rotation=20, fontsize=8)
     share_axis.set(title="in-class share of evaluation responses", ylim=(0, 1.2))
     share_axis.legend(fontsize=8, loc="upper center", ncol=3)
-    if title:
-        figure.suptitle(title)
-    if path is not None:
-        save_figure(figure, path)
-    return figure
+    return finish_figure(figure, path, title)
 
 # %% ../nbs/11_report.ipynb #7c2a36bb
 def find_results_dir(name: str = "results") -> Optional[Path]:
