@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
-import io
 import json
 import sys
 import time
-import tokenize
 import typing
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['COMMANDS_HELP', 'ALIASES', 'DEMO_STEPS', 'COMMAND_DEFAULTS', 'MINILM_HELP', 'MODEL_STAGES', 'COMMANDS', 'top_parser',
-           'field_comments', 'flag_dataclass', 'run_parser', 'flatten_config', 'read_config_file', 'parse_run_args',
-           'config_from_args', 'check_model', 'check_model_out', 'classifier_stage', 'check_inputs', 'stage_parser',
-           'cmd_data', 'cmd_train_model', 'print_run', 'cmd_ppo', 'write_summary', 'run_pipeline', 'cmd_pipeline',
-           'show_demo', 'main']
+           'flag_dataclass', 'run_parser', 'flatten_config', 'read_config_file', 'parse_run_args', 'config_from_args',
+           'check_model', 'check_model_out', 'classifier_stage', 'check_inputs', 'stage_parser', 'cmd_data',
+           'cmd_train_model', 'print_run', 'cmd_ppo', 'write_summary', 'run_pipeline', 'cmd_pipeline', 'show_demo',
+           'main']
 
 # %% ../nbs/17_cli.ipynb #c76f1e9b
 COMMANDS_HELP = {
@@ -43,31 +40,19 @@ def top_parser() -> argparse.ArgumentParser:
     parser.add_argument("command", choices=list(COMMANDS_HELP), metavar="COMMAND")
     return parser
 
-# %% ../nbs/17_cli.ipynb #a6ba1f4c
-def field_comments(cls) -> dict[str, str]:
-    "The comment after each field of dataclass `cls` in its source: the help of its flag."
-    names = {f.name for f in dataclasses.fields(cls)}
-    field_of_line, comments = {}, {}
-    for token in tokenize.generate_tokens(io.StringIO(inspect.getsource(cls)).readline):
-        starts_line = token.line[:token.start[1]].strip() == ""
-        if token.type == tokenize.NAME and starts_line and token.string in names:
-            field_of_line[token.start[0]] = token.string
-        elif token.type == tokenize.COMMENT and token.start[0] in field_of_line:
-            comments.setdefault(field_of_line[token.start[0]], token.string.lstrip("#").strip())
-    return comments
-
-# %% ../nbs/17_cli.ipynb #ffd2c229
+# %% ../nbs/17_cli.ipynb #9f4f4dec
 ALIASES = {  # field -> the short flag the CLI has always had for it
     "lm_path": "--lm", "classifier_path": "--classifier", "data_path": "--data", "out_dir": "--out",
     "max_train_seconds": "--max-seconds", "n_eval_prompts": "--eval-prompts"}
 
 def flag_dataclass(cls, exclude: tuple = (), group: str | None = None) -> type:
     "A copy of dataclass `cls` for `HfArgumentParser`: resolved types, comments as help, `ALIASES`, no nested config."
-    hints, comments, fields = typing.get_type_hints(cls), field_comments(cls), []
+    from fastcore.docments import docments
+    hints, comments, fields = typing.get_type_hints(cls), docments(cls), []
     for f in dataclasses.fields(cls):
         if f.name in exclude or dataclasses.is_dataclass(hints[f.name]):
             continue
-        metadata = {"help": comments.get(f.name, "").replace("%", "%%")}  # argparse formats help with %
+        metadata = {"help": (comments.get(f.name) or "").replace("%", "%%")}  # argparse formats help with %
         if f.name in ALIASES:
             metadata["aliases"] = [ALIASES[f.name]]
         default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
@@ -75,7 +60,7 @@ def flag_dataclass(cls, exclude: tuple = (), group: str | None = None) -> type:
     namespace = {"_argument_group_name": group} if group else {}  # the heading of its flags in --help
     return dataclasses.make_dataclass(f"{cls.__name__}Flags", fields, namespace=namespace)
 
-# %% ../nbs/17_cli.ipynb #d903d5e8
+# %% ../nbs/17_cli.ipynb #0e43d3b8
 DEMO_STEPS = 50  # PPO steps of the demo's positive run (tiny preset otherwise): enough to move the reward on a CPU
 COMMAND_DEFAULTS = {  # what a command sets over the scale's preset (a config file and flags override it)
     "ppo": {}, "pipeline": {},
@@ -104,7 +89,7 @@ def run_parser(command: str):
         parser.add_argument("--time-budget", type=float, help="wall-clock seconds for the whole pipeline")
     return parser
 
-# %% ../nbs/17_cli.ipynb #10f7b872
+# %% ../nbs/17_cli.ipynb #ab5d7f58
 def flatten_config(values: dict) -> dict:
     "`values` with its `ppo` and `sampling` sections merged in: one flat {field: value}."
     flat = {name: value for name, value in values.items() if name not in ("ppo", "sampling")}
@@ -131,7 +116,7 @@ def read_config_file(path) -> dict:
         raise ValueError(f"--config {str(path)!r} must hold a mapping of field names to values, got {values!r}")
     return flatten_config(values)
 
-# %% ../nbs/17_cli.ipynb #43781883
+# %% ../nbs/17_cli.ipynb #a4b70ad1
 def parse_run_args(command: str, argv: list[str]):
     "The flags of `ppo`/`pipeline`/`demo` and the `ExperimentConfig` they describe (precedence in the table above)."
     from rlhf_imdb.experiment import experiment_config
@@ -159,7 +144,7 @@ def parse_run_args(command: str, argv: list[str]):
         parser.error("the following argument is required: --task (or task: in the --config file)")
     return args, config_from_args(parser, args)
 
-# %% ../nbs/17_cli.ipynb #d9f9fa82
+# %% ../nbs/17_cli.ipynb #56052b93
 def config_from_args(parser, args):
     "The `ExperimentConfig` of parsed `args`; a value its dataclass refuses exits with that message (status 2)."
     from rlhf_imdb.experiment import ExperimentConfig
@@ -176,7 +161,7 @@ def config_from_args(parser, args):
         parser.error(str(error))
     return config
 
-# %% ../nbs/17_cli.ipynb #2869c470
+# %% ../nbs/17_cli.ipynb #c5b514da
 def check_model(value, flag: str):
     "`value` when it is a model folder or a hub name the hub can serve (chapter 03); else an error naming `flag`."
     from rlhf_imdb.data import resolve_model_path
@@ -190,7 +175,7 @@ def check_model(value, flag: str):
         raise FileNotFoundError(f"{flag} {str(value)!r} is not a model folder: it has no config.json")
     return model
 
-# %% ../nbs/17_cli.ipynb #91151587
+# %% ../nbs/17_cli.ipynb #1b956b75
 def check_model_out(out, marker: str) -> Path:
     "`out` as a `Path` when it is free or a model folder (with `marker` in it); else an error."
     out = Path(out).expanduser()
@@ -202,7 +187,7 @@ def check_model_out(out, marker: str) -> Path:
         raise FileExistsError(f"--out {str(out)!r} is an empty folder: give a new folder (it is created)")
     return out
 
-# %% ../nbs/17_cli.ipynb #e47bf7a5
+# %% ../nbs/17_cli.ipynb #a031c0f2
 def classifier_stage(scale: str, out_dir, data_path=None, device=None, minilm=None) -> Path:
     "Train (or reuse) the classifier of `scale` in `out_dir`, from the MiniLM folder `minilm` when it is given."
     from rlhf_imdb.classifier import CLASSIFIER_PRESETS, train_classifier
@@ -213,7 +198,7 @@ def classifier_stage(scale: str, out_dir, data_path=None, device=None, minilm=No
     build = lambda folder: train_classifier(*imdb_splits(data_path), config, folder, device=device)
     return build_once(out_dir, build)
 
-# %% ../nbs/17_cli.ipynb #ffcfa866
+# %% ../nbs/17_cli.ipynb #ac52dece
 def check_inputs(config, minilm=None, runs: tuple = ()):
     "`config` with its models and data resolved, once `minilm` and the run folders of `runs` pass their checks."
     from rlhf_imdb.data import resolve_imdb_source
@@ -230,7 +215,7 @@ def check_inputs(config, minilm=None, runs: tuple = ()):
     data_path = str(resolve_imdb_source(config.data_path))
     return dataclasses.replace(config, lm_path=lm_path, classifier_path=classifier_path, data_path=data_path)
 
-# %% ../nbs/17_cli.ipynb #2d6526ab
+# %% ../nbs/17_cli.ipynb #60dfc03d
 def stage_parser(command: str) -> argparse.ArgumentParser:
     "The parser of `data`, `train-lm` or `train-classifier`."
     from rlhf_imdb.pipeline import DEFAULT_SCALE, SCALES
@@ -244,7 +229,7 @@ def stage_parser(command: str) -> argparse.ArgumentParser:
         parser.add_argument("--out", required=True, help="model folder: created, or reused when it holds the model")
     return parser
 
-# %% ../nbs/17_cli.ipynb #6e183202
+# %% ../nbs/17_cli.ipynb #712406a7
 def cmd_data(command: str, argv: list[str]) -> int:
     "Load IMDB, split it as every stage does and show the sizes and a few review openings."
     from rlhf_imdb.data import resolve_imdb_source
@@ -263,7 +248,7 @@ def cmd_data(command: str, argv: list[str]) -> int:
         print(f"  [{'positive' if label else 'negative'}] {text[:100]}...")
     return 0
 
-# %% ../nbs/17_cli.ipynb #53505d19
+# %% ../nbs/17_cli.ipynb #ee44b579
 MODEL_STAGES = {  # command -> (what it trains, the metrics file it leaves, the metric, how to print it)
     "train-lm": ("LM", "metrics.json", "val_perplexity", "validation perplexity {:.1f}"),
     "train-classifier": ("classifier", "training_result.json", "val_accuracy", "validation accuracy {:.3f}"),
@@ -292,7 +277,7 @@ def cmd_train_model(command: str, argv: list[str]) -> int:
     print(f"{what} ({args.scale}) in {path}: {shown.format(value)}; {time.perf_counter() - start:.0f} s")
     return 0
 
-# %% ../nbs/17_cli.ipynb #6c2e55fb
+# %% ../nbs/17_cli.ipynb #112dc455
 def print_run(result) -> int:
     "Print a run's before/after and targets tables; the exit status (130 when it was interrupted)."
     if result.interrupted:
@@ -327,7 +312,7 @@ def cmd_ppo(command: str, argv: list[str]) -> int:
                                      classifier_path=config.classifier_path or str(models.classifier_path))
     return print_run(run_sentiment_ppo(config.task, config))
 
-# %% ../nbs/17_cli.ipynb #018385f8
+# %% ../nbs/17_cli.ipynb #e178220b
 def write_summary(out_dir, scale: str, results: list, stages: list[dict], device: str, lm_path,
                   classifier_path) -> dict:
     "Write `summary.json`, `summary.md` and `overview.png` for the runs of one results folder."
@@ -358,7 +343,7 @@ def write_summary(out_dir, scale: str, results: list, stages: list[dict], device
     (out_dir / "summary.md").write_text("\n".join(lines))
     return summary
 
-# %% ../nbs/17_cli.ipynb #70b17aba
+# %% ../nbs/17_cli.ipynb #d8723ae6
 def run_pipeline(args, configs: list) -> int:
     "Train (or reuse) the LM and the classifier, do the PPO runs `configs`, and summarise them in `args.out`."
     from rlhf_imdb.core import describe_device
@@ -400,7 +385,7 @@ def run_pipeline(args, configs: list) -> int:
     print((out / "summary.md").read_text())
     return 0 if all(r.targets is not None for r in results) else 1
 
-# %% ../nbs/17_cli.ipynb #1367ac4f
+# %% ../nbs/17_cli.ipynb #d5703732
 def cmd_pipeline(command: str, argv: list[str]) -> int:
     "`pipeline` (and `demo`): check every input and run folder, then run the stages into `--out`."
     args, config = parse_run_args(command, argv)
@@ -420,7 +405,7 @@ def cmd_pipeline(command: str, argv: list[str]) -> int:
         show_demo(out, config.steps)
     return status
 
-# %% ../nbs/17_cli.ipynb #199115a7
+# %% ../nbs/17_cli.ipynb #2adc162f
 def show_demo(out: Path, steps: int) -> None:
     "Print the demo's before/after and example tables and where its files are."
     run_dir = out / "positive"
@@ -433,7 +418,7 @@ def show_demo(out: Path, steps: int) -> None:
     print(f"Everything is in {out.resolve()}: plots (*.png), tables (*.md, *.csv), eval_generations.jsonl, "
           "metrics.jsonl.")
 
-# %% ../nbs/17_cli.ipynb #8e6b0972
+# %% ../nbs/17_cli.ipynb #14bb1912
 COMMANDS = {"data": cmd_data, "train-lm": cmd_train_model, "train-classifier": cmd_train_model, "ppo": cmd_ppo,
             "pipeline": cmd_pipeline, "demo": cmd_pipeline}
 
