@@ -19,7 +19,7 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
 
-from .core import MIXED_PRECISION, get_device, pad_sequences, precision_policy, set_seed
+from .core import MIXED_PRECISION, check_field_types, get_device, pad_sequences, precision_policy, set_seed
 from .data import (MINILM_ENV, MINILM_HUB_NAME, export_fp16_encoder, length_grouped_batches,
                             length_sorted_batches, minilm_path, output_folder, resolve_base_model)
 
@@ -51,6 +51,7 @@ class ClassifierConfig:
     logit_scale_target: float | None = 3.5 # calibrate so clear phrases score z_1 = +-this (distilbert-imdb: ~3-4)
 
     def __post_init__(self):
+        check_field_types(self)
         for name in ("epochs", "batch_size", "max_length", "eval_batch_size"):
             if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
                 raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")

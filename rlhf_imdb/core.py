@@ -6,12 +6,16 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import itertools
+import numbers
 import os
 import platform
 import random
+import types
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +27,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 __all__ = ['MIXED_PRECISION', 'CPU_AUTO_BF16', 'set_seed', 'rng_state', 'set_rng_state', 'seeded', 'get_device',
            'cpu_has_native_bf16', 'describe_device', 'Precision', 'precision_policy', 'logprobs_from_logits',
            'entropy_from_logits', 'masked_mean', 'masked_var', 'masked_whiten', 'check_token_ids', 'pad_sequences',
-           'forward_parameters']
+           'forward_parameters', 'check_field_types']
 
 # %% ../nbs/00_core.ipynb #0c63d516
 def set_seed(seed: int) -> None:
@@ -292,3 +296,36 @@ def forward_parameters(model: torch.nn.Module) -> frozenset[str]:
     inner = getattr(model, "_orig_mod", model)  # torch.compile's OptimizedModule
     inner = getattr(inner, "module", inner)      # DistributedDataParallel
     return _class_forward_parameters(type(inner))
+
+# %% ../nbs/00_core.ipynb #d18d1010
+def _has_type(value, expected) -> bool:
+    "Whether `value` fits the annotation `expected` (a type, a union, `Optional[...]` or a generic like `tuple[...]`)."
+    origin = typing.get_origin(expected)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_has_type(value, option) for option in typing.get_args(expected))
+    if expected is typing.Any:
+        return True
+    if expected is type(None):
+        return value is None
+    if expected is bool:
+        return isinstance(value, (bool, np.bool_))
+    if expected is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if expected is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    if expected is str:
+        return isinstance(value, (str, os.PathLike))
+    if origin is not None:
+        return isinstance(value, origin)
+    return not isinstance(expected, type) or isinstance(value, expected)
+
+# %% ../nbs/00_core.ipynb #0bc80eda
+def check_field_types(config) -> None:
+    "ValueError naming the first field of the dataclass instance `config` whose value does not have its annotated type."
+    hints = typing.get_type_hints(type(config))
+    for field in dataclasses.fields(config):
+        value, expected = getattr(config, field.name), hints[field.name]
+        if not _has_type(value, expected):
+            name = getattr(expected, "__name__", str(expected).replace("typing.", ""))
+            raise ValueError(f"{type(config).__name__}.{field.name} must be {name}, got {value!r} "
+                             f"({type(value).__name__})")

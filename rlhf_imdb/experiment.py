@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .core import describe_device, get_device, set_seed
+from .core import check_field_types, describe_device, get_device, set_seed
 from .data import make_prompts
 from .evaluation import (SCORE_ON, add_control_codes, batch_stats, before_after_table, control_code_ids,
                                   evaluate_policy, evaluation_from_records, evaluation_records, example_table,
@@ -110,6 +110,7 @@ class ExperimentConfig:
     progress: bool = True                   # show a progress bar
 
     def __post_init__(self):
+        check_field_types(self)
         _check_config(self)
         _check_values(self)
 

@@ -19,7 +19,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from tqdm.auto import tqdm
 from transformers import AutoModelForCausalLM, AutoTokenizer, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-from .core import MIXED_PRECISION, describe_device, get_device, precision_policy, set_seed
+from .core import MIXED_PRECISION, check_field_types, describe_device, get_device, precision_policy, set_seed
 from .data import output_folder, resolve_model_path
 
 # %% auto #0
@@ -89,6 +89,7 @@ class LMConfig:
     log_every: int = 10           # record the training loss every this many steps (one host sync each)
 
     def __post_init__(self):
+        check_field_types(self)
         for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "warmup_steps", "log_every"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < (0 if name == "warmup_steps" else 1):
                 raise ValueError(f"LMConfig.{name} must be a positive integer, got {getattr(self, name)!r}")

@@ -17,7 +17,7 @@ from torch import nn
 from transformers import AutoModelForCausalLM
 
 from .core import Precision, check_token_ids, forward_parameters, logprobs_from_logits, pad_sequences
-from .core import precision_policy
+from .core import check_field_types, precision_policy
 
 # %% auto #0
 __all__ = ['ValueHead', 'position_ids_from_attention_mask', 'CausalLMOutputWithValue', 'AutoModelForCausalLMWithValueHead',
@@ -266,6 +266,7 @@ class SamplingConfig:
 
 # %% ../nbs/01_gpt2_with_value_head.ipynb #9248b838
 def _check_sampling_config(self: SamplingConfig) -> None:
+    check_field_types(self)
     maximum, minimum = self.max_new_tokens, self.min_new_tokens
     if not (isinstance(maximum, int) and maximum >= 1):
         raise ValueError(f"max_new_tokens must be an integer >= 1, got {maximum!r}")

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .core import MIXED_PRECISION, check_token_ids, masked_mean, masked_var, masked_whiten, precision_policy
+from .core import MIXED_PRECISION, check_field_types, check_token_ids, masked_mean, masked_var
+from .core import masked_whiten, precision_policy
 from .models import SamplingConfig, check_models, create_reference_model, generate_responses
 from .models import pad_query_response, response_forward, rollout_forward
 
@@ -56,6 +57,9 @@ class PPOConfig:
 
 # %% ../nbs/02_ppo.ipynb #985ee57b
 def _check_ppo_config(self: PPOConfig) -> None:
+    check_field_types(self)
+    if not 0 <= self.seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {self.seed!r}")
     for name in ("learning_rate", "horizon", "batch_size", "mini_batch_size", "ppo_epochs", "forward_batch_size"):
         if not getattr(self, name) > 0:
             raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
