@@ -208,8 +208,11 @@ def build_run(config: ExperimentConfig, accelerator=None, checkpoint: Optional[P
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     policy_path = checkpoint / "model" if checkpoint is not None else config.lm_path
-    policy = AutoModelForCausalLMWithValueHead.from_pretrained(policy_path).to(device)
-    ref_model = create_reference_model(AutoModelForCausalLMWithValueHead.from_pretrained(config.lm_path).to(device))
+    # a new run starts a fresh value head on the LM; a resumed one must find the head its checkpoint saved
+    policy = AutoModelForCausalLMWithValueHead.from_pretrained(policy_path, new_value_head=checkpoint is None)
+    policy = policy.to(device)
+    reference = AutoModelForCausalLMWithValueHead.from_pretrained(config.lm_path, new_value_head=True)
+    ref_model = create_reference_model(reference.to(device))
     trainer = PPOTrainer(policy, ref_model, tokenizer, config.ppo, accelerator=accelerator)
     scorer = SentimentScorer(config.classifier_path, device=device, temperature=config.classifier_temperature,
                              mixed_precision=config.ppo.mixed_precision)

@@ -74,14 +74,15 @@ class CausalLMOutputWithValue:
 
 # %% ../nbs/01_gpt2_with_value_head.ipynb #be7063df
 def _value_head_file(name_or_path, **hub_kwargs) -> Path | None:
-    "`value_head.safetensors` in a local folder or hub repo, or None when there is none."
+    "`value_head.safetensors` in a local folder or hub repo, or None when the folder or repo has none."
     if Path(name_or_path).is_dir():
         path = Path(name_or_path) / "value_head.safetensors"
         return path if path.exists() else None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
     try:  # a hub repo saved by `save_pretrained` and pushed; plain LMs ("gpt2") have no head file
-        from huggingface_hub import hf_hub_download
         return Path(hf_hub_download(str(name_or_path), "value_head.safetensors", **hub_kwargs))
-    except Exception:
+    except EntryNotFoundError:  # only "no such file" means "no head": other errors (a bad repo id, ...) are raised
         return None
 
 # %% ../nbs/01_gpt2_with_value_head.ipynb #52e33422
@@ -122,10 +123,17 @@ def from_lm(cls: AutoModelForCausalLMWithValueHead, lm: nn.Module, value_head_dr
     return cls(lm, value_head_dropout=value_head_dropout)
 
 @patch(cls_method=True)
-def from_pretrained(cls: AutoModelForCausalLMWithValueHead, name_or_path, value_head_dropout: float = 0.1, **kwargs):
-    "Load the LM (hub name or folder) with `AutoModelForCausalLM`, and `value_head.safetensors` when present."
+def from_pretrained(cls: AutoModelForCausalLMWithValueHead,
+                    name_or_path,                    # a folder saved by `save_pretrained`, or a hub name
+                    value_head_dropout: float = 0.1, # dropout before the head (GPT-2 `summary_first_dropout`)
+                    new_value_head: bool = False,    # start a fresh head (PPO beginning from a plain LM); else load
+                    **kwargs):                       # passed to `AutoModelForCausalLM.from_pretrained`
+    "Load the LM with `AutoModelForCausalLM` and its `value_head.safetensors`, or a fresh head if `new_value_head`."
+    head_file = None if new_value_head else _value_head_file(name_or_path)
+    if not new_value_head and head_file is None:
+        raise ValueError(f"{name_or_path} has no value_head.safetensors: it holds a plain LM, not a policy saved by "
+                         f"save_pretrained; pass new_value_head=True to start a fresh value head on it")
     model = cls(AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs), value_head_dropout)
-    head_file = _value_head_file(name_or_path)
     if head_file is not None:
         model.v_head.load_state_dict(load_file(head_file, device=str(model.device)))
     return model
@@ -154,7 +162,7 @@ def generate(self: AutoModelForCausalLMWithValueHead, *args, **kwargs):
 
 # %% ../nbs/01_gpt2_with_value_head.ipynb #0d85f8b1
 class GPT2HeadWithValueModel(AutoModelForCausalLMWithValueHead):
-    "The 2020 `trl` name: a GPT-2 LM with a value head (`GPT2HeadWithValueModel.from_pretrained(\"gpt2\")`)."
+    "The 2020 `trl` name: a GPT-2 LM with a value head (`GPT2HeadWithValueModel.from_pretrained(\"gpt2\", ...)`)."
 
 # %% ../nbs/01_gpt2_with_value_head.ipynb #f98ae03c
 def create_reference_model(model: nn.Module) -> nn.Module:

@@ -23,7 +23,8 @@ SCRIPT = textwrap.dedent('''
                                  save_model=False)
     result = run_sentiment_ppo("control", config, accelerator=accelerator)
     flat = lambda module: torch.cat([p.detach().double().flatten() for p in module.parameters()])
-    trained, start = flat(result.model), flat(AutoModelForCausalLMWithValueHead.from_pretrained(lm_path).pretrained_model)
+    start_model = AutoModelForCausalLMWithValueHead.from_pretrained(lm_path, new_value_head=True)
+    trained, start = flat(result.model), flat(start_model.pretrained_model)
     weights = torch.arange(len(trained), dtype=torch.float64).sin()          # a position-sensitive checksum
     indices, _ = draw_batch(1, config.n_train_prompts, config.ppo.batch_size, config.ppo.seed, "control",
                             accelerator.process_index)
