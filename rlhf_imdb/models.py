@@ -79,9 +79,11 @@ def _value_head_file(name_or_path, **hub_kwargs) -> Path | None:
         path = Path(name_or_path) / "value_head.safetensors"
         return path if path.exists() else None
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
     try:  # a hub repo saved by `save_pretrained` and pushed; plain LMs ("gpt2") have no head file
         return Path(hf_hub_download(str(name_or_path), "value_head.safetensors", **hub_kwargs))
+    except LocalEntryNotFoundError:  # offline and not cached: "cannot tell", not "no head"
+        raise
     except EntryNotFoundError:  # only "no such file" means "no head": other errors (a bad repo id, ...) are raised
         return None
 
@@ -129,7 +131,9 @@ def from_pretrained(cls: AutoModelForCausalLMWithValueHead,
                     new_value_head: bool = False,    # start a fresh head (PPO beginning from a plain LM); else load
                     **kwargs):                       # passed to `AutoModelForCausalLM.from_pretrained`
     "Load the LM with `AutoModelForCausalLM` and its `value_head.safetensors`, or a fresh head if `new_value_head`."
-    head_file = None if new_value_head else _value_head_file(name_or_path)
+    hub_keys = ("revision", "token", "cache_dir", "local_files_only", "subfolder")
+    hub_kwargs = {key: kwargs[key] for key in hub_keys if key in kwargs}   # the head comes from where the LM does
+    head_file = None if new_value_head else _value_head_file(name_or_path, **hub_kwargs)
     if not new_value_head and head_file is None:
         raise ValueError(f"{name_or_path} has no value_head.safetensors: it holds a plain LM, not a policy saved by "
                          f"save_pretrained; pass new_value_head=True to start a fresh value head on it")

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
@@ -176,7 +177,9 @@ def ppo_loss(logprobs: torch.Tensor, values: torch.Tensor,          # `(M, R)` n
 
 # %% ../nbs/02_ppo.ipynb #71021ac2
 def _scores_tensor(scores, batch_size: int) -> torch.Tensor:
-    "`scores` (a `(B,)` tensor or a list of B scalars) as a detached float32 `(B,)` tensor, or a ValueError."
+    "`scores` (a `(B,)` tensor or array, or a list of B scalars) as a detached float32 `(B,)` tensor, or a ValueError."
+    if isinstance(scores, np.ndarray) or hasattr(scores, "to_numpy"):  # NumPy arrays, pandas Series
+        scores = torch.as_tensor(np.asarray(scores, dtype=np.float32))
     if torch.is_tensor(scores):
         if scores.shape != (batch_size,):
             raise ValueError(f"scores has shape {tuple(scores.shape)}, expected ({batch_size},): one scalar per sample")
@@ -410,13 +413,15 @@ def _check_finite(self: PPOTrainer, loss: torch.Tensor, grad_norm: torch.Tensor,
         finite = finite & torch.isfinite(grad_norm)
     if bool(finite):  # one host sync per minibatch
         return
+    if self.precision.uses_grad_scaler:
+        self.scaler.update()  # close this minibatch's unscale_ so that the trainer can step again
     names = earlier[0] if earlier else {}
     so_far = {f"ppo/{name}": torch.stack([s[name] for s in earlier]).mean().item() for name in names}
     epoch, index = divmod(len(earlier), self.config.batch_size // self.config.mini_batch_size)
     raise NonFiniteUpdateError(f"non-finite PPO loss ({loss.item()}) or gradient norm ({grad_norm.item()}) in epoch "
-                               f"{epoch}, minibatch {index}: the update was not applied. See 'When the loss is not "
-                               "finite' in the PPO chapter (lower learning_rate, set max_grad_norm, resume from the "
-                               "last checkpoint)", so_far)
+                               f"{epoch}, minibatch {index}: its update was not applied ({len(earlier)} earlier "
+                               "minibatches of this step were). See 'When the loss is not finite' in the PPO chapter "
+                               "(lower learning_rate, set max_grad_norm, resume from the last checkpoint)", so_far)
 
 # %% ../nbs/02_ppo.ipynb #6c3109db
 @patch
