@@ -134,10 +134,10 @@ def _check_config(config: ExperimentConfig) -> None:
             raise ValueError(f"{name} must be one of {allowed}, got {getattr(config, name)!r}")
     for name in _POSITIVE_INTS:
         value = getattr(config, name)
-        if not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        if not value >= 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     every = config.checkpoint_every
-    if not (isinstance(every, int) and not isinstance(every, bool) and every >= 0):
+    if not every >= 0:
         raise ValueError(f"checkpoint_every must be an integer >= 0 (0 = only when stopped), got {every!r}")
 
 # %% ../nbs/09_experiment.ipynb #4194625a

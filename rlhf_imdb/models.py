@@ -280,13 +280,13 @@ class SamplingConfig:
 def _check_sampling_config(self: SamplingConfig) -> None:
     check_field_types(self)
     maximum, minimum = self.max_new_tokens, self.min_new_tokens
-    if not (isinstance(maximum, int) and maximum >= 1):
+    if not maximum >= 1:
         raise ValueError(f"max_new_tokens must be an integer >= 1, got {maximum!r}")
-    if minimum is not None and not (isinstance(minimum, int) and 1 <= minimum <= maximum):
+    if minimum is not None and not 1 <= minimum <= maximum:
         raise ValueError(f"min_new_tokens must be None or an integer in [1, max_new_tokens={maximum}], got {minimum!r}")
     if self.length_sampling not in ("per_sample", "per_batch"):
         raise ValueError(f"length_sampling must be 'per_sample' or 'per_batch', got {self.length_sampling!r}")
-    if not (isinstance(self.top_k, int) and self.top_k >= 0):
+    if not self.top_k >= 0:
         raise ValueError(f"top_k must be an integer >= 0 (0 = off), got {self.top_k!r}")
     if not 0.0 < self.top_p <= 1.0:
         raise ValueError(f"top_p must be in (0, 1] (1.0 = off), got {self.top_p!r}")
@@ -294,7 +294,7 @@ def _check_sampling_config(self: SamplingConfig) -> None:
         raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
     for name in ("eos_token_id", "pad_token_id"):
         value = getattr(self, name)
-        if value is not None and not (isinstance(value, int) and value >= 0):
+        if value is not None and not value >= 0:
             raise ValueError(f"{name} must be None or a token id >= 0, got {value!r}")
 
 # %% ../nbs/01_gpt2_with_value_head.ipynb #bf3d9fa9
