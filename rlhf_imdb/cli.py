@@ -310,7 +310,11 @@ def cmd_ppo(command: str, argv: list[str]) -> int:
         models = prepare_models(config.scale, data_path=config.data_path, device=config.device)
         config = dataclasses.replace(config, lm_path=config.lm_path or str(models.lm_path),
                                      classifier_path=config.classifier_path or str(models.classifier_path))
-    return print_run(run_sentiment_ppo(config.task, config))
+    result = run_sentiment_ppo(config.task, config)
+    if result.table is not None or result.interrupted:  # the main process: draw the run's figures
+        from rlhf_imdb.report import write_run_report
+        write_run_report(result.run_dir)
+    return print_run(result)
 
 # %% ../nbs/17_cli.ipynb #e178220b
 def write_summary(out_dir, scale: str, results: list, stages: list[dict], device: str, lm_path,
@@ -318,6 +322,7 @@ def write_summary(out_dir, scale: str, results: list, stages: list[dict], device
     "Write `summary.json`, `summary.md` and `overview.png` for the runs of one results folder."
     import pandas as pd
     from rlhf_imdb.report import plot_runs_overview, summarize_runs
+    from rlhf_imdb.runs import atomic_write, write_json
     out_dir = Path(out_dir)
     runs, targets = summarize_runs(results)
     read = lambda path, key: json.loads(path.read_text()).get(key) if path.is_file() else None
@@ -326,7 +331,7 @@ def write_summary(out_dir, scale: str, results: list, stages: list[dict], device
                "classifier_val_accuracy": read(Path(classifier_path) / "training_result.json", "val_accuracy"),
                "runs": json.loads(runs.to_json(orient="records")),
                "targets": json.loads(targets.to_json(orient="records"))}
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    write_json(summary, out_dir / "summary.json")
     if results:
         plot_runs_overview(results, out_dir / "overview.png", title=f"{scale} scale on {device}")
     number = lambda value, digits: "n/a" if value is None else f"{value:.{digits}f}"
@@ -340,7 +345,7 @@ def write_summary(out_dir, scale: str, results: list, stages: list[dict], device
         lines += ["## Targets\n", targets.to_markdown(index=False, floatfmt=".3f") + "\n"]
     if results:
         lines.append("![overview](overview.png)\n")
-    (out_dir / "summary.md").write_text("\n".join(lines))
+    atomic_write(out_dir / "summary.md", "\n".join(lines))
     return summary
 
 # %% ../nbs/17_cli.ipynb #d8723ae6
@@ -348,7 +353,9 @@ def run_pipeline(args, configs: list) -> int:
     "Train (or reuse) the LM and the classifier, do the PPO runs `configs`, and summarise them in `args.out`."
     from rlhf_imdb.core import describe_device
     from rlhf_imdb.experiment import load_run, run_sentiment_ppo
-    from rlhf_imdb.pipeline import train_lm_stage
+    from rlhf_imdb.data import resolve_imdb_source
+    from rlhf_imdb.pipeline import fingerprint, models_key, train_lm_stage
+    from rlhf_imdb.report import write_run_report
     first, out, stages, results, start = configs[0], Path(args.out), [], [], time.perf_counter()
     def timed(stage: str, work, reused: bool = False):
         began = time.perf_counter()
@@ -357,26 +364,31 @@ def run_pipeline(args, configs: list) -> int:
         print(f"== {stage}: {stages[-1]['seconds']:.1f} s{' (reused)' if reused else ''}", flush=True)
         return value
     lm, classifier = first.lm_path, first.classifier_path
+    key = models_key(first.scale, resolve_imdb_source(first.data_path))  # scale, data and code: never a stale model
+    name = f"{first.scale}-{key}" + (f"-{fingerprint(str(args.minilm))}" if args.minilm else "")
+    models = out / "models" / name
     if lm is None:
-        lm = str(timed("train-lm", lambda: train_lm_stage(first.scale, out / "models" / "lm", first.data_path,
-                                                          first.device), (out / "models" / "lm").exists()))
+        lm = str(timed("train-lm", lambda: train_lm_stage(first.scale, models / "lm", first.data_path,
+                                                          first.device), (models / "lm").exists()))
     if classifier is None:
-        build = lambda: classifier_stage(first.scale, out / "models" / "classifier", first.data_path, first.device,
+        build = lambda: classifier_stage(first.scale, models / "classifier", first.data_path, first.device,
                                          args.minilm)
-        classifier = str(timed("train-classifier", build, (out / "models" / "classifier").exists()))
+        classifier = str(timed("train-classifier", build, (models / "classifier").exists()))
     deadline = start + args.time_budget if args.time_budget else None
     overhead = 30.0  # a run's seconds outside its PPO steps (loading, two evaluations): a first guess, then measured
     for i, config in enumerate(configs):
         config = dataclasses.replace(config, lm_path=lm, classifier_path=classifier)
         info = json.loads((config.run_dir / "run.json").read_text()) if (config.run_dir / "run.json").is_file() else {}
-        if config.resume and info and not info["interrupted"] and info["steps_done"] >= info["steps"]:
+        if config.resume and info and not info["interrupted"] and info["steps_done"] >= config.steps:
             results.append(timed(f"ppo {config.task}", lambda: load_run(config.run_dir), reused=True))
             continue
         if deadline is not None:
             share = max(10.0, (deadline - time.perf_counter()) / (len(configs) - i) - overhead)
+            share = min(share, config.max_train_seconds or share)  # a smaller limit of the user's stays
             print(f"== ppo {config.task}: at most {share:.0f} s of PPO steps (time budget)", flush=True)
             config = dataclasses.replace(config, max_train_seconds=share)
         result = timed(f"ppo {config.task}", lambda: run_sentiment_ppo(config.task, config))
+        write_run_report(result.run_dir)  # the run's training curves and logit histograms (PNG)
         if result.interrupted:
             return print_run(result)
         overhead = result.wall_clock_s - result.train_s

@@ -149,6 +149,9 @@ def _check_values(config: ExperimentConfig) -> None:
         raise ValueError(f"classifier_temperature must be > 0, got {config.classifier_temperature!r}")
     if config.max_train_seconds is not None and not config.max_train_seconds > 0:
         raise ValueError(f"max_train_seconds must be None or > 0, got {config.max_train_seconds!r}")
+    if config.ppo.batch_size > config.n_train_prompts:
+        raise ValueError(f"ppo.batch_size ({config.ppo.batch_size}) must be <= n_train_prompts "
+                         f"({config.n_train_prompts}): a step draws its batch from that pool without replacement")
     if not config.neutral_low < config.neutral_high:
         raise ValueError(f"neutral_low ({config.neutral_low}) must be < neutral_high ({config.neutral_high})")
 

@@ -19,7 +19,7 @@ from typing import Callable
 
 import pandas as pd
 
-from . import classifier, data, lm
+from . import classifier, core, data, lm
 from .classifier import CLASSIFIER_PRESETS, train_classifier
 from .data import load_imdb, resolve_imdb_source, train_val_split
 from .lm import LM_PRESETS, train_lm
@@ -40,7 +40,7 @@ def default_models_dir() -> Path:
     return Path(os.environ.get("RLHF_IMDB_MODELS", Path.home() / ".cache" / "rlhf_imdb" / "models")).expanduser()
 
 # %% ../nbs/10_pipeline.ipynb #8801740f
-WEIGHT_MODULES = (data, lm, classifier)  # the code that determines the weights of the LM and the classifier
+WEIGHT_MODULES = (core, data, lm, classifier)  # the code that determines the weights of the LM and the classifier
 
 def fingerprint(*parts) -> str:
     "A short, stable hash of JSON-serialisable `parts` (dataclasses are turned into dicts)."

@@ -31,12 +31,16 @@ __all__ = ['LOG_WITH', 'RUN_FILES', 'RUN_FOLDERS', 'CHECKPOINT_NAME', 'atomic_wr
            'checkpoint_problem', 'resumable_checkpoint', 'StopSignal']
 
 # %% ../nbs/08_runs.ipynb #dae43c5b
+_UMASK = os.umask(0)  # read the process umask (os.umask can only read it by setting it) and put it back
+os.umask(_UMASK)
+
 def atomic_write(path, data: str | bytes) -> Path:
     "Write `data` to `path` through a temporary file and `os.replace`: readers see the old file or the new one."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp makes 0600 files: give them the usual permissions
         with os.fdopen(handle, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
@@ -170,7 +174,8 @@ def project_paths(run_dir) -> list[Path]:
     "The files and folders in `run_dir` that a run wrote (run.json first): all that `clear_run_dir` may delete."
     run_dir = Path(run_dir)
     found = [run_dir / name for name in RUN_FILES + RUN_FOLDERS if (run_dir / name).exists()]
-    found += sorted(p for p in run_dir.glob(".*.tmp") if p.is_file())   # an atomic write cut short
+    cut_short = tuple(f".{name}." for name in RUN_FILES)                 # an atomic write of a run file cut short
+    found += sorted(p for p in run_dir.glob(".*.tmp") if p.is_file() and p.name.startswith(cut_short))
     checkpoints = run_dir / "checkpoints"
     if checkpoints.is_dir():
         found += sorted(p for p in checkpoints.iterdir() if CHECKPOINT_NAME.fullmatch(p.name))
@@ -184,13 +189,13 @@ def check_run_dir(run_dir, resume: bool = False, overwrite: bool = False) -> str
         raise NotADirectoryError(f"out_dir {run_dir} is a file: expected a folder for the run")
     if not run_dir.exists() or not any(run_dir.iterdir()):
         return "new"
-    if overwrite:
-        return "overwrite"
-    is_run = (run_dir / "config.json").is_file()
+    is_run = (run_dir / "config.json").is_file()  # only a run's own folder may be resumed or overwritten
     if resume and is_run:
-        return "resume"
+        return "resume"  # resume wins over overwrite: a stopped run is continued, not wiped
+    if overwrite and is_run:
+        return "overwrite"
     names = sorted(p.name for p in run_dir.iterdir())
-    what = "the folder of a run" if is_run else "not a run folder: nothing to resume"
+    what = "the folder of a run" if is_run else "not a run folder (no config.json): nothing to resume or overwrite"
     raise FileExistsError(f"out_dir {run_dir} is not empty ({what}; it holds {names[:5]}): pass resume=True to "
                           "continue its run, overwrite=True to replace the run's files (other files are kept), "
                           "or choose another out_dir")
