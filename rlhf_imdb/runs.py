@@ -189,13 +189,17 @@ def check_run_dir(run_dir, resume: bool = False, overwrite: bool = False) -> str
         raise NotADirectoryError(f"out_dir {run_dir} is a file: expected a folder for the run")
     if not run_dir.exists() or not any(run_dir.iterdir()):
         return "new"
-    is_run = (run_dir / "config.json").is_file()  # only a run's own folder may be resumed or overwritten
+    is_run = (run_dir / "config.json").is_file()
     if resume and is_run:
         return "resume"  # resume wins over overwrite: a stopped run is continued, not wiped
-    if overwrite and is_run:
+    if overwrite:
+        clash = [p.name for p in project_paths(run_dir)] if not is_run else []
+        if clash:  # a user's folder with names a run writes (model/, wandb/, ...): they would be replaced
+            raise FileExistsError(f"out_dir {run_dir} is not a run folder (no config.json) but holds {clash}, "
+                                  "names a run writes: move them or choose another out_dir")
         return "overwrite"
     names = sorted(p.name for p in run_dir.iterdir())
-    what = "the folder of a run" if is_run else "not a run folder (no config.json): nothing to resume or overwrite"
+    what = "the folder of a run" if is_run else "not a run folder (no config.json): nothing to resume"
     raise FileExistsError(f"out_dir {run_dir} is not empty ({what}; it holds {names[:5]}): pass resume=True to "
                           "continue its run, overwrite=True to replace the run's files (other files are kept), "
                           "or choose another out_dir")
