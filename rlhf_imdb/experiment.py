@@ -27,7 +27,7 @@ from .ppo import PPOConfig, PPOTrainer
 from .rewards import CONTROL_CODES, NEUTRAL_INTERVAL, TASKS, SentimentScorer, task_reward
 from .runs import (LOG_WITH, MetricsLogger, StopSignal, accelerator_from_env, any_process, barrier,
                             check_resumable, check_run_dir, checkpoint_dirs, is_main, load_checkpoint, process_rank,
-                            read_jsonl, replace_folder, resumable_checkpoint, save_checkpoint, start_run_dir,
+                            read_jsonl, replace_folder, checkpoint_to_resume, save_checkpoint, start_run_dir,
                             write_json, write_jsonl, write_table)
 
 # %% auto #0
@@ -362,12 +362,15 @@ def run_sentiment_ppo(task: str,                                # positive | neg
     main = is_main(accelerator)
     mode = check_run_dir(config.run_dir, config.resume, config.overwrite)
     barrier(accelerator)                                     # every process has seen the folder before it changes
+    if mode == "resume":  # the models of the run being resumed: none is trained before the check below
+        saved = json.loads((config.run_dir / "config.json").read_text())
+        config = dataclasses.replace(config, lm_path=config.lm_path or saved.get("lm_path"),
+                                     classifier_path=config.classifier_path or saved.get("classifier_path"))
     config = resolve_models(config)
     if mode == "resume":
-        saved = json.loads((config.run_dir / "config.json").read_text())
         check_resumable(config_dict(config), saved, RESUME_MAY_CHANGE)
     # 2. build: models, trainer, prompts; the reference's evaluation; then the folder becomes this run's
-    checkpoint = resumable_checkpoint(config.run_dir, process_rank(accelerator)) if mode == "resume" else None
+    checkpoint = checkpoint_to_resume(config.run_dir, process_rank(accelerator)) if mode == "resume" else None
     parts = build_run(config, accelerator, checkpoint)
     step, metrics = load_checkpoint(parts.checkpoint, parts.trainer, accelerator) if parts.checkpoint else (0, [])
     before = evaluate(parts, parts.trainer.ref_model) if main else None

@@ -28,7 +28,7 @@ __all__ = ['LOG_WITH', 'RUN_FILES', 'RUN_FOLDERS', 'CHECKPOINT_NAME', 'atomic_wr
            'make_tracker', 'MetricsLogger', 'project_paths', 'check_run_dir', 'clear_run_dir', 'start_run_dir',
            'config_changes', 'check_resumable', 'is_main', 'process_rank', 'barrier', 'any_process',
            'accelerator_from_env', 'checkpoint_dirs', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint',
-           'checkpoint_problem', 'resumable_checkpoint', 'StopSignal']
+           'checkpoint_problem', 'resumable_checkpoint', 'checkpoint_to_resume', 'StopSignal']
 
 # %% ../nbs/08_runs.ipynb #dae43c5b
 _UMASK = os.umask(0)  # read the process umask (os.umask can only read it by setting it) and put it back
@@ -360,6 +360,16 @@ def resumable_checkpoint(run_dir, rank: int = 0) -> Path | None:
             return path
         warnings.warn(f"skipping checkpoint {path.name}: {problem}; trying the one before it")
     return None
+
+# %% ../nbs/08_runs.ipynb #71def4c7
+def checkpoint_to_resume(run_dir, rank: int = 0) -> Path | None:
+    "The checkpoint a resume starts from (`resumable_checkpoint`); ValueError when there is none but steps were logged."
+    checkpoint = resumable_checkpoint(run_dir, rank)
+    logged = Path(run_dir) / "metrics.jsonl"
+    if checkpoint is None and logged.is_file() and read_jsonl(logged):
+        raise ValueError(f"cannot resume {run_dir}: it has no loadable checkpoint but logged steps, which a new start "
+                         "would replace; pass overwrite=True instead to start again")
+    return checkpoint
 
 # %% ../nbs/08_runs.ipynb #301a3052
 class StopSignal:
