@@ -9,7 +9,6 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
@@ -49,9 +48,7 @@ class PPOConfig:
     adam_eps: float = 1e-8              # AdamW epsilon; torch default, as classic trl
     seed: int = 0                       # THE seed of a run; here it seeds the minibatch shuffling
     mixed_precision: str = "auto"       # "auto" (`core.precision_policy`), "bf16", "fp16" (+ loss scaling) or "no"
-    compile: Optional[str] = None       # torch.compile mode of the PPO passes: None (off), "default" or
-                                        # "reduce-overhead" (CUDA graphs); H100, GPT-2-small: 0.77 -> 0.50 s per update
-                                        # after ~50 s of compiling (benchmarks/README.md): for long runs only
+    compile: Optional[str] = None       # torch.compile mode: None (off), "default" or "reduce-overhead"
 
     def __post_init__(self):
         _check_ppo_config(self)
@@ -178,8 +175,8 @@ def ppo_loss(logprobs: torch.Tensor, values: torch.Tensor,          # `(M, R)` n
 # %% ../nbs/02_ppo.ipynb #71021ac2
 def _scores_tensor(scores, batch_size: int) -> torch.Tensor:
     "`scores` (a `(B,)` tensor or array, or a list of B scalars) as a detached float32 `(B,)` tensor, or a ValueError."
-    if isinstance(scores, np.ndarray) or hasattr(scores, "to_numpy"):  # NumPy arrays, pandas Series
-        scores = torch.as_tensor(np.asarray(scores, dtype=np.float32))
+    if hasattr(scores, "tolist") and not torch.is_tensor(scores):  # NumPy arrays, pandas Series
+        scores = torch.tensor(scores.tolist(), dtype=torch.float32)
     if torch.is_tensor(scores):
         if scores.shape != (batch_size,):
             raise ValueError(f"scores has shape {tuple(scores.shape)}, expected ({batch_size},): one scalar per sample")
@@ -413,8 +410,7 @@ def _check_finite(self: PPOTrainer, loss: torch.Tensor, grad_norm: torch.Tensor,
         finite = finite & torch.isfinite(grad_norm)
     if bool(finite):  # one host sync per minibatch
         return
-    if self.precision.uses_grad_scaler:
-        self.scaler.update()  # close this minibatch's unscale_ so that the trainer can step again
+    self.scaler.update()  # fp16: close this minibatch's unscale_ so that the trainer can step again (else a no-op)
     names = earlier[0] if earlier else {}
     so_far = {f"ppo/{name}": torch.stack([s[name] for s in earlier]).mean().item() for name in names}
     epoch, index = divmod(len(earlier), self.config.batch_size // self.config.mini_batch_size)
