@@ -17,10 +17,10 @@ from .models import SamplingConfig, generate_responses, pad_query_response, roll
 from .rewards import CONTROL_CODES, NEUTRAL_INTERVAL, task_reward
 
 # %% auto #0
-__all__ = ['SCORE_ON', 'TARGET_SHARES', 'MAX_KL_NATS', 'MIN_DISTINCT_RATIO', 'control_code_ids', 'add_control_codes',
-           'evaluation_plan', 'texts_to_score', 'distinct_n', 'response_kl', 'evaluate_policy', 'batch_stats',
-           'summarize_evaluation', 'evaluation_groups', 'before_after_table', 'target_table', 'example_table',
-           'evaluation_records', 'evaluation_from_records']
+__all__ = ['CONTROL_TOKENS', 'SCORE_ON', 'TARGET_SHARES', 'MAX_KL_NATS', 'MIN_DISTINCT_RATIO', 'control_code_ids',
+           'add_control_codes', 'add_control_tokens', 'evaluation_plan', 'texts_to_score', 'distinct_n', 'response_kl',
+           'evaluate_policy', 'batch_stats', 'summarize_evaluation', 'evaluation_groups', 'before_after_table',
+           'target_table', 'example_table', 'evaluation_records', 'evaluation_from_records']
 
 # %% ../nbs/07_evaluation.ipynb #37963204
 def control_code_ids(tokenizer) -> dict[str, torch.Tensor]:
@@ -36,6 +36,26 @@ def add_control_codes(prompts: list[torch.Tensor], targets: list[str],
     if bad := sorted(set(targets) - set(code_ids)):
         raise ValueError(f"targets {bad} have no control code: expected some of {sorted(code_ids)}")
     return [torch.cat([code_ids[target], prompt]) for prompt, target in zip(prompts, targets)]
+
+# %% ../nbs/07_evaluation.ipynb #c07t0002
+CONTROL_TOKENS = {target: f"<|{target}|>" for target in CONTROL_CODES}  # one new token per code (Keskar et al. 2019)
+
+def add_control_tokens(tokenizer, *models) -> dict[str, torch.Tensor]:
+    "Add `CONTROL_TOKENS` to `tokenizer` and grow each model's embeddings (new rows: the mean row); the codes' ids."
+    tokenizer.add_tokens(list(CONTROL_TOKENS.values()), special_tokens=True)  # a no-op for tokens it already has
+    code_ids = {target: torch.tensor(tokenizer.convert_tokens_to_ids([token]), dtype=torch.long)
+                for target, token in CONTROL_TOKENS.items()}
+    first = min(int(i) for i in code_ids.values())
+    for model in models:
+        lm = getattr(model, "pretrained_model", model)                       # inside a value-head wrapper
+        frozen = not any(p.requires_grad for p in lm.parameters())
+        if lm.get_input_embeddings().num_embeddings < len(tokenizer):
+            lm.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+            with torch.no_grad():
+                for table in {lm.get_input_embeddings().weight, lm.get_output_embeddings().weight}:
+                    table[first:] = table[:first].mean(0)                   # (V_old, H) -> the mean row
+        lm.requires_grad_(not frozen)
+    return code_ids
 
 # %% ../nbs/07_evaluation.ipynb #87bf17c5
 def evaluation_plan(prompts: list[torch.Tensor], task: str) -> tuple[list[torch.Tensor], list[str]]:
@@ -87,7 +107,7 @@ def response_kl(model, ref_model, queries: list[torch.Tensor], responses: list[t
 def evaluate_policy(model, ref_model, tokenizer,
                     scorer,                              # `score(texts) -> (scores, margins)` (chapter 06)
                     prompts: list[torch.Tensor],         # the fixed evaluation prompts
-                    task: str,                           # positive | negative | neutral | control
+                    task: str,                           # one of `rewards.TASKS`
                     sampling: SamplingConfig,            # how responses are sampled (as in training)
                     seed: int = 1234,                    # the evaluation seed: before and after see the same samples
                     batch_size: int = 256,               # queries per generation / KL batch
@@ -96,8 +116,9 @@ def evaluate_policy(model, ref_model, tokenizer,
                     smooth: bool = False,                # the neutral reward's smooth variant (chapter 06)
                     code_ids: dict | None = None,        # control codes' token ids (control task)
                     mixed_precision: str = "auto",       # generation and KL passes (`core.precision_policy`)
+                    judge=None,                          # `score(texts)` for the verdict columns; None: `scorer`
                    ) -> pd.DataFrame:
-    "One row per evaluation query: prompt, target, response, scored text, score, margin, reward, KL to `ref_model`."
+    "One row per query: prompt, target, response, scored text, verdict (score, margin), reward, KL to `ref_model`."
     plan_prompts, targets = evaluation_plan(prompts, task)
     queries = add_control_codes(plan_prompts, targets, code_ids) if task == "control" else plan_prompts
     sampling = dataclasses.replace(sampling, pad_token_id=tokenizer.pad_token_id)
@@ -107,6 +128,8 @@ def evaluate_policy(model, ref_model, tokenizer,
     scored_texts = texts_to_score(tokenizer, plan_prompts, responses, score_on)
     scores, margins = scorer.score(scored_texts)                                   # (N,), (N,)
     rewards = task_reward(task, scores, targets if task == "control" else None, neutral_band, smooth)
+    if judge is not None and judge is not scorer:
+        scores, margins = judge.score(scored_texts)                                # the verdict, not the reward
     kl = response_kl(model, ref_model, queries, responses, tokenizer.pad_token_id, batch_size, mixed_precision)
     decode = lambda seqs: tokenizer.batch_decode([s.tolist() for s in seqs], skip_special_tokens=True)
     return pd.DataFrame({"prompt": decode(plan_prompts), "target": targets, "response": decode(responses),
@@ -179,7 +202,8 @@ def before_after_table(before: pd.DataFrame, after: pd.DataFrame, task: str,
 
 # %% ../nbs/07_evaluation.ipynb #0b1ee1b0
 TARGET_SHARES = {"positive": ("share_positive", 0.95), "negative": ("share_negative", 0.95),
-                 "neutral": ("share_neutral", 0.80)}  # the in-class share each task must reach
+                 "neutral": ("share_neutral", 0.80),
+                 "preference": ("share_positive", 0.95)}  # the in-class share each task must reach
 MAX_KL_NATS = 10.0        # KL to the reference <= 10 nats in every run
 MIN_DISTINCT_RATIO = 0.8  # distinct-2 >= 0.8 x the reference model's (no collapse onto one phrase)
 
@@ -199,7 +223,8 @@ def target_table(before: pd.DataFrame, after: pd.DataFrame, task: str,
         value_before = summarize_evaluation(group_before, neutral_band)[key]
         value_after = summarize_evaluation(group_after, neutral_band)[key]
         name = f"{CONTROL_CODES[target]} prompts: " if task == "control" else ""
-        rows.append(_target_row(f"{name}share {target}", f">= {goal:.0%}", value_before, value_after,
+        label = f"{name}share {key.removeprefix('share_')}"
+        rows.append(_target_row(label, f">= {goal:.0%}", value_before, value_after,
                                 value_after >= goal, goal - value_after))
     first, last = (summarize_evaluation(frame, neutral_band) for frame in (before, after))
     rows.append(_target_row("KL to reference (nats)", f"<= {MAX_KL_NATS:g}", first["kl_mean"], last["kl_mean"],

@@ -119,7 +119,7 @@ LM_PRESETS: dict[str, LMConfig] = {
                      warmup_steps=10, weight_decay=0.0, batch_size=16, max_steps=100, max_train_reviews=400,
                      max_val_reviews=40),
     "small": LMConfig(n_layer=4, n_head=4, n_embd=128, block_size=128, vocab_size=2048, dropout=0.0, learning_rate=4e-3,
-                      warmup_steps=30, batch_size=16, epochs=1.0, max_seconds=270, max_train_reviews=3000,
+                      warmup_steps=30, batch_size=16, epochs=1.0, max_seconds=600, max_train_reviews=8000,
                       max_val_reviews=100, eval_every=100),
     "full": LMConfig(epochs=3.0, max_seconds=180, eval_every=250),
 }

@@ -20,8 +20,8 @@ from .runs import atomic_write, read_jsonl
 
 # %% auto #0
 __all__ = ['PLOT_PANELS', 'save_figure', 'finish_figure', 'plot_training_curves', 'plot_logit_histograms', 'write_run_report',
-           'summarize_runs', 'compact_tables', 'plot_runs_overview', 'find_results_dir', 'show_run', 'show_saved_run',
-           'show_results']
+           'summarize_runs', 'compact_tables', 'plot_runs_overview', 'print_run', 'show_demo', 'find_results_dir',
+           'show_run', 'show_saved_run', 'show_results']
 
 # %% ../nbs/11_report.ipynb #e3245fc4
 def save_figure(figure, path) -> Path:
@@ -179,6 +179,47 @@ def plot_runs_overview(results: list[RunResult], path=None, title: str = ""):
     share_axis.set(title="in-class share of evaluation responses", ylim=(0, 1.2))
     share_axis.legend(fontsize=8, loc="upper center", ncol=3)
     return finish_figure(figure, path, title)
+
+# %% ../nbs/11_report.ipynb #r11t0002
+def print_run(result) -> int:
+    "Print a run's before/after and targets tables; the exit status (130 when it was interrupted)."
+    if result.interrupted:
+        print(f"{result.config.task}: interrupted after step {result.steps_done}; "
+              f"checkpoint in {result.run_dir / 'checkpoints'}; run the same command with --resume to continue")
+        return 130
+    if result.table is None:
+        return 0  # another data-parallel process: the main one evaluates and reports
+    print(f"\n{result.config.task} ({result.config.scale}): {result.steps_done} PPO steps, "
+          f"{result.wall_clock_s:.0f} s on {result.device}; files in {result.run_dir}\n")
+    print(result.table.to_markdown(index=False, floatfmt=".3f"))
+    print()
+    print(result.targets.to_markdown(index=False, floatfmt=".3f"))
+    return 0
+
+
+# %% ../nbs/11_report.ipynb #r11t0003
+def show_demo(out, steps: int) -> None:
+    "Print the demo's tables, then in plain words what it shows and what a model this small cannot show."
+    run_dir = Path(out) / "positive"
+    if not (run_dir / "before_after.md").is_file():
+        return
+    print(f"## Before / after PPO (positive task, {steps} steps)\n")
+    print((run_dir / "before_after.md").read_text())
+    print("## Examples\n")
+    print((run_dir / "examples.md").read_text())
+    targets, info = pd.read_csv(run_dir / "targets.csv"), json.loads((run_dir / "run.json").read_text())
+    share, kl = targets.iloc[0], info["summary_after"]["kl_mean"]
+    missed = ", ".join(targets.criterion[~targets.met])
+    verdict = "all targets met" if targets.met.all() else f"targets missed: {missed}"
+    print(f"What this shows: {steps} PPO steps ({info['train_s']:.0f} s on {info['device']}) moved the share of "
+          f"continuations the classifier calls positive from {share.before:.0%} to {share.after:.0%} ({share.goal}), "
+          f"{kl:.1f} nats of KL away from the model it started from ({verdict}).\n"
+          "What it cannot show at this size: the LM has 2 layers and trained for seconds, so its text is not English, "
+          "and the classifier that pays the reward saw 192 reviews; the policy learns what this judge likes (words "
+          "such as 'good'), not good reviews. Readable text needs the small scale (`rlhf-imdb pipeline`, about an "
+          "hour on 2 CPU cores) or full scale on a GPU; results/ has both.\n")
+    print(f"Everything is in {Path(out).resolve()}: plots (*.png), tables (*.md, *.csv), eval_generations.jsonl, "
+          "metrics.jsonl.")
 
 # %% ../nbs/11_report.ipynb #7c2a36bb
 def find_results_dir(name: str = "results") -> Optional[Path]:
