@@ -129,7 +129,7 @@ def experiment_config(task: str,                   # one of `rewards.TASKS`
                      ) -> ExperimentConfig:
     "The `ExperimentConfig` of `task` at preset `scale`; change fields with `dataclasses.replace`."
     if scale not in SCALE_PRESETS:
-        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+        raise ValueError(f"scale must be one of {tuple(SCALE_PRESETS)}, got {scale!r}")
     preset = SCALE_PRESETS[scale]
     return ExperimentConfig(task=task, scale=scale, steps=preset.steps, ppo=preset_ppo(preset),
                             sampling=preset_sampling(preset), n_train_prompts=preset.n_train_prompts)

@@ -11,7 +11,9 @@
 #
 #   device run:  bash scripts/gpu_all.sh      (carry: .devcarry .peer; timeout_s 600)
 #
-# Budget (seconds, environment): PIPELINE_BUDGET 400, SEEDS "1 2 3", SEED_SECONDS 40. The budget was planned from
+# Budget (seconds, environment): PIPELINE_BUDGET 400, SEEDS "1 2 3", SEED_SECONDS 40. SCALE (default full) and the
+# arguments (passed to the pipeline) allow a dry run on a CPU:
+#   SCALE=tiny PIPELINE_BUDGET=120 SEEDS=1 SEED_SECONDS=10 bash scripts/gpu_all.sh --scale tiny --device cpu The budget was planned from
 # the H100 figures in results/full (LM 162 s, classifier 134 s, 1.05 s per PPO step of 256) and was not measured
 # on a GPU in the session that wrote it: runs cut by the budget say so in summary.json ("steps" < "steps planned").
 set -uo pipefail
@@ -20,16 +22,17 @@ ROOT=$PWD
 OUT=${OUT:-$ROOT/gpu_out}
 WORK=${WORK:-/tmp/rlhf_imdb_full}
 STAGE=$(mktemp -d)
+SCALE=${SCALE:-full}
 mkdir -p "$OUT"
 start=$(date +%s)
 
 TIME_BUDGET=${PIPELINE_BUDGET:-400} OUT=$STAGE WORK=$WORK bash scripts/gpu_pipeline.sh "$@"
 echo "== pipeline done after $(( $(date +%s) - start )) s"
 
-models=$(ls -d "$WORK"/models/full-* 2>/dev/null | head -1)
+models=$(ls -d "$WORK"/models/"$SCALE"-* 2>/dev/null | head -1)
 if [ -n "$models" ]; then
   python3 scripts/seed_table.py --command pipeline --seeds ${SEEDS:-1 2 3} --out "$STAGE" --work /tmp/rlhf_imdb_seeds \
-    -- --scale full --tasks positive --lm "$models/lm" --classifier "$models/classifier" \
+    -- --scale "$SCALE" --tasks positive --lm "$models/lm" --classifier "$models/classifier" \
     --max-seconds "${SEED_SECONDS:-40}" --checkpoint-every 0 --no-progress --save-model false \
     2>&1 | tee "$STAGE/seeds.log"
 fi

@@ -65,7 +65,7 @@ def main() -> int:
     passed = int(table["all met"].sum())
     (out / "seeds.json").write_text(json.dumps({"command": args.command, "extra": extra, "device": device,
                                                 "passed": passed, "seeds": rows}, indent=1) + "\n")
-    lines = [f"# Seed robustness: `rlhf-imdb {args.command} {' '.join(extra)}`".rstrip() + "\n",
+    lines = [f"# Seed robustness: `{' '.join(['rlhf-imdb', args.command, *extra])}`\n",
              f"Device: {device}\n", f"**{passed} of {len(rows)} seeds** meet every target with the batch KL never below "
              f"{KL_FLOOR:g} nat.\n", table.to_markdown(index=False) + "\n", "![batch KL per seed](seeds_kl.png)\n"]
     (out / "seeds.md").write_text("\n".join(lines))
