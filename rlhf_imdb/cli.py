@@ -342,8 +342,7 @@ def run_pipeline(args, configs: list) -> int:
     from rlhf_imdb.core import describe_device
     from rlhf_imdb.experiment import load_run, run_sentiment_ppo
     from rlhf_imdb.data import resolve_imdb_source
-    from rlhf_imdb.pipeline import code_fingerprint, fingerprint, models_key, rewards, train_lm_stage
-    from rlhf_imdb.pipeline import train_reward_model_stage
+    from rlhf_imdb.pipeline import fingerprint, models_key, reward_model_dir, train_lm_stage, train_reward_model_stage
     from rlhf_imdb.report import print_run, write_run_report
     first, out, stages, results, start = configs[0], Path(args.out), [], [], time.perf_counter()
     def timed(stage: str, work, reused: bool = False):
@@ -363,7 +362,7 @@ def run_pipeline(args, configs: list) -> int:
         build = lambda: classifier_stage(first.scale, models / "classifier", first.data_path, first.device,
                                          args.minilm)
         classifier = str(timed("train-classifier", build, (models / "classifier").exists()))
-    reward_model, folder = first.reward_model_path, models / f"reward_model-{code_fingerprint((rewards,))}"
+    reward_model, folder = first.reward_model_path, reward_model_dir(models)
     if reward_model is None and any(config.task == "preference" for config in configs):
         build = lambda: train_reward_model_stage(first.scale, folder, first.data_path, first.device)
         reward_model = str(timed("train-reward-model", build, folder.exists()))

@@ -30,8 +30,8 @@ from .rewards import train_pairwise_reward_model
 # %% auto #0
 __all__ = ['SCALES', 'DEFAULT_SCALE', 'HUB_MODELS', 'SCALE_PRESETS', 'WEIGHT_MODULES', 'CODE_KEY', 'default_models_dir',
            'ScalePreset', 'preset_ppo', 'preset_sampling', 'fingerprint', 'code_fingerprint', 'data_identity',
-           'build_once', 'imdb_splits', 'train_lm_stage', 'train_classifier_stage', 'train_reward_model_stage',
-           'PreparedModels', 'models_key', 'prepare_models']
+           'build_once', 'imdb_splits', 'train_lm_stage', 'train_classifier_stage', 'reward_model_dir',
+           'train_reward_model_stage', 'PreparedModels', 'models_key', 'prepare_models']
 
 # %% ../nbs/10_pipeline.ipynb #3d8114d4
 SCALES = ("tiny", "small", "full")   # the presets of chapters 04, 05 and below
@@ -145,6 +145,10 @@ def train_classifier_stage(scale: str, out_dir, data_path=None, device=None, spl
         train_classifier(train_df, val_df, config, folder, device=device)
     return _train_stage(scale, out_dir, CLASSIFIER_PRESETS, fit, splits or functools.partial(imdb_splits, data_path))
 
+def reward_model_dir(models_dir) -> Path:
+    "Where the reward model of a scale's models folder goes: its key adds the source of `rewards`, which trains it."
+    return Path(models_dir) / f"reward_model-{code_fingerprint((rewards,))}"
+
 def train_reward_model_stage(scale: str, out_dir, data_path=None, device=None, splits: Callable | None = None) -> Path:
     "Train the pairwise reward model of `scale` (chapter 06; `CLASSIFIER_PRESETS[scale]`) into `out_dir` unless there."
     def fit(train_df, val_df, config, folder):
@@ -177,6 +181,5 @@ def prepare_models(scale: str = DEFAULT_SCALE, work_dir=None, data_path=None, de
     classifier_path = train_classifier_stage(scale, folder / "classifier", source, device, splits)
     if not reward_model:
         return PreparedModels(lm_path, classifier_path)
-    reward_model_dir = folder / f"reward_model-{code_fingerprint((rewards,))}"  # its own code is part of its key
-    reward_model_path = train_reward_model_stage(scale, reward_model_dir, source, device, splits)
+    reward_model_path = train_reward_model_stage(scale, reward_model_dir(folder), source, device, splits)
     return PreparedModels(lm_path, classifier_path, reward_model_path)
