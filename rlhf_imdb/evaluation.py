@@ -17,10 +17,10 @@ from .models import SamplingConfig, generate_responses, pad_query_response, roll
 from .rewards import CONTROL_CODES, NEUTRAL_INTERVAL, task_reward
 
 # %% auto #0
-__all__ = ['CONTROL_TOKENS', 'SCORE_ON', 'TARGET_SHARES', 'MAX_KL_NATS', 'MIN_DISTINCT_RATIO', 'control_code_ids',
-           'add_control_codes', 'add_control_tokens', 'evaluation_plan', 'texts_to_score', 'distinct_n', 'response_kl',
-           'evaluate_policy', 'batch_stats', 'summarize_evaluation', 'evaluation_groups', 'before_after_table',
-           'target_table', 'example_table', 'evaluation_records', 'evaluation_from_records']
+__all__ = ['CONTROL_TOKENS', 'CONTROL_CODE_STYLES', 'SCORE_ON', 'TARGET_SHARES', 'MAX_KL_NATS', 'MIN_DISTINCT_RATIO',
+           'control_code_ids', 'add_control_codes', 'add_control_tokens', 'evaluation_plan', 'texts_to_score',
+           'distinct_n', 'response_kl', 'evaluate_policy', 'batch_stats', 'summarize_evaluation', 'evaluation_groups',
+           'before_after_table', 'target_table', 'example_table', 'evaluation_records', 'evaluation_from_records']
 
 # %% ../nbs/07_evaluation.ipynb #37963204
 def control_code_ids(tokenizer) -> dict[str, torch.Tensor]:
@@ -39,9 +39,10 @@ def add_control_codes(prompts: list[torch.Tensor], targets: list[str],
 
 # %% ../nbs/07_evaluation.ipynb #c07t0002
 CONTROL_TOKENS = {target: f"<|{target}|>" for target in CONTROL_CODES}  # one new token per code (Keskar et al. 2019)
+CONTROL_CODE_STYLES = ("text", "token", "broadcast")  # trl's `[positive]` text; a token in front; that token broadcast
 
-def add_control_tokens(tokenizer, *models) -> dict[str, torch.Tensor]:
-    "Add `CONTROL_TOKENS` to `tokenizer` and grow each model's embeddings (new rows: the mean row); the codes' ids."
+def add_control_tokens(tokenizer, *models, broadcast: bool = False) -> dict[str, torch.Tensor]:
+    "Add `CONTROL_TOKENS` to `tokenizer`, grow each model's embeddings (new rows: the mean row, or 0 to `broadcast`)."
     tokenizer.add_tokens(list(CONTROL_TOKENS.values()), special_tokens=True)  # a no-op for tokens it already has
     code_ids = {target: torch.tensor(tokenizer.convert_tokens_to_ids([token]), dtype=torch.long)
                 for target, token in CONTROL_TOKENS.items()}
@@ -53,7 +54,9 @@ def add_control_tokens(tokenizer, *models) -> dict[str, torch.Tensor]:
             lm.resize_token_embeddings(len(tokenizer), mean_resizing=False)
             with torch.no_grad():
                 for table in {lm.get_input_embeddings().weight, lm.get_output_embeddings().weight}:
-                    table[first:] = table[:first].mean(0)                   # (V_old, H) -> the mean row
+                    table[first:] = 0.0 if broadcast else table[:first].mean(0)   # (V_old, H) -> 0 or the mean row
+        if broadcast:  # chapter 01: each row's code embedding is added at every position (`models.control_codes`)
+            lm.config.control_token_ids = sorted(int(i) for i in code_ids.values())
         lm.requires_grad_(not frozen)
     return code_ids
 

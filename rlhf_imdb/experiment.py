@@ -18,8 +18,8 @@ import torch
 
 from .core import check_field_types, describe_device, get_device, set_seed
 from .data import make_prompts
-from .evaluation import (SCORE_ON, add_control_codes, add_control_tokens, batch_stats, before_after_table,
-                                  control_code_ids,
+from .evaluation import (CONTROL_CODE_STYLES, SCORE_ON, add_control_codes, add_control_tokens, batch_stats,
+                                  before_after_table, control_code_ids,
                                   evaluate_policy, evaluation_from_records, evaluation_records, example_table,
                                   summarize_evaluation, target_table, texts_to_score)
 from .models import AutoModelForCausalLMWithValueHead, SamplingConfig, create_reference_model
@@ -64,7 +64,7 @@ class ExperimentConfig:
     neutral_high: float = NEUTRAL_INTERVAL[1]  # the neutral band of z1 (chapter 06)
     neutral_smooth: bool = False            # the neutral reward's smooth variant (chapter 06)
     per_code_baseline: bool = True          # control: PPO sees rewards standardised per code (chapter 06, 15)
-    control_tokens: bool = False            # control: each code one new token (chapter 07) instead of `[positive]`
+    control_code: str = "broadcast"         # control: `CONTROL_CODE_STYLES`: trl's text, a token, or a broadcast token
     classifier_temperature: float = 1.0     # divide the scores by this: a manual override (chapter 05 calibrates)
     checkpoint_every: int = 10              # a checkpoint every N steps and at the last (0: only when stopped)
     keep_checkpoints: int = 2               # keep the newest N checkpoints
@@ -92,7 +92,8 @@ class ExperimentConfig:
         return (self.neutral_low, self.neutral_high)
 
 # %% ../nbs/09_experiment.ipynb #4b4479be
-_CHOICES = {"task": TASKS, "scale": tuple(SCALE_PRESETS), "score_on": SCORE_ON, "log_with": LOG_WITH}
+_CHOICES = {"task": TASKS, "scale": tuple(SCALE_PRESETS), "score_on": SCORE_ON, "log_with": LOG_WITH,
+            "control_code": CONTROL_CODE_STYLES}
 _POSITIVE_INTS = ("steps", "n_train_prompts", "n_eval_prompts", "eval_batch_size", "keep_checkpoints",
                   "prompt_min_tokens", "prompt_max_tokens", "n_examples")
 
@@ -177,8 +178,8 @@ def build_run(config: ExperimentConfig, accelerator=None, checkpoint: Optional[P
     ref_model = create_reference_model(load(config.lm_path, new_value_head=True).to(device))
     code_ids = None
     if config.task == "control":  # a token per code grows both models' embeddings before the trainer sees them
-        code_ids = (add_control_tokens(tokenizer, policy, ref_model) if config.control_tokens
-                    else control_code_ids(tokenizer))
+        code_ids = (control_code_ids(tokenizer) if config.control_code == "text" else
+                    add_control_tokens(tokenizer, policy, ref_model, broadcast=config.control_code == "broadcast"))
     trainer = PPOTrainer(policy, ref_model, tokenizer, config.ppo, accelerator=accelerator)
     judge = SentimentScorer(config.classifier_path, device=device, temperature=config.classifier_temperature,
                             mixed_precision=config.ppo.mixed_precision)

@@ -20,10 +20,11 @@ from .core import Precision, check_token_ids, forward_parameters, logprobs_from_
 from .core import check_field_types, precision_policy
 
 # %% auto #0
-__all__ = ['ValueHead', 'position_ids_from_attention_mask', 'CausalLMOutputWithValue', 'AutoModelForCausalLMWithValueHead',
-           'GPT2HeadWithValueModel', 'create_reference_model', 'model_limits', 'check_models', 'pad_query_response',
-           'response_forward', 'rollout_forward', 'SamplingConfig', 'filter_logits', 'sample_next_tokens',
-           'sample_response_lengths', 'decode_with_cache', 'response_keep_mask', 'generate_responses']
+__all__ = ['ValueHead', 'position_ids_from_attention_mask', 'control_codes', 'CausalLMOutputWithValue',
+           'AutoModelForCausalLMWithValueHead', 'GPT2HeadWithValueModel', 'create_reference_model', 'unwrap_lm',
+           'model_limits', 'check_models', 'pad_query_response', 'response_forward', 'rollout_forward',
+           'SamplingConfig', 'filter_logits', 'sample_next_tokens', 'sample_response_lengths', 'decode_with_cache',
+           'response_keep_mask', 'generate_responses']
 
 # %% ../nbs/01_gpt2_with_value_head.ipynb #46acc6e3
 class ValueHead(nn.Module):
@@ -51,18 +52,31 @@ def position_ids_from_attention_mask(attention_mask: torch.Tensor) -> torch.Tens
 
 # %% ../nbs/01_gpt2_with_value_head.ipynb #096d985d
 def _lm_forward(lm, input_ids, attention_mask, position_ids, past_key_values=None, use_cache=False,
-                output_hidden_states=False, logits_to_keep: int = 0):
+                output_hidden_states=False, logits_to_keep: int = 0, codes: torch.Tensor | None = None):
     "One LM forward: logits of the last `logits_to_keep` positions (0: all), last hidden state or None, cache or None."
     accepted = forward_parameters(lm)  # read once per model class
     cache_name = "cache" if "cache" in accepted else "past_key_values"
     kwargs = {cache_name: past_key_values} if past_key_values is not None else {}
     if logits_to_keep and "logits_to_keep" in accepted:
         kwargs["logits_to_keep"] = logits_to_keep  # the LM head skips the other positions
+    if codes is not None:  # each row's control-code embedding added at every position (`control_codes`, below)
+        table = lm.get_input_embeddings()
+        code_vectors = table(codes.clamp(min=0)) * (codes >= 0)[:, None]             # (B, H): 0 for rows without
+        kwargs["inputs_embeds"], input_ids = table(input_ids) + code_vectors[:, None], None  # (B, T, H)
     out = lm(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=use_cache,
              output_hidden_states=output_hidden_states, return_dict=True, **kwargs)
     cache = out.get(cache_name) if use_cache else None
     logits = out.logits[:, -logits_to_keep:] if logits_to_keep else out.logits  # a no-op when the LM already cut them
     return logits, (out.hidden_states[-1] if output_hidden_states else None), cache
+
+# %% ../nbs/01_gpt2_with_value_head.ipynb #093d2a86
+def control_codes(lm: nn.Module, input_ids: torch.Tensor) -> torch.Tensor | None:
+    "`(B,)` each row's control-code token (`lm.config.control_token_ids`), -1 for none; None if the LM has no codes."
+    code_ids = getattr(getattr(lm, "config", None), "control_token_ids", None)
+    if not code_ids:
+        return None
+    is_code = torch.isin(input_ids, torch.tensor(code_ids, device=input_ids.device))  # (B, T)
+    return torch.where(is_code, input_ids, -1).amax(dim=1)                             # (B,): a row holds at most one
 
 # %% ../nbs/01_gpt2_with_value_head.ipynb #b8c35357
 @dataclass
@@ -105,16 +119,18 @@ class AutoModelForCausalLMWithValueHead(nn.Module):
         return next(self.pretrained_model.parameters()).device
 
     def forward(self, input_ids, attention_mask=None, past_key_values=None, use_cache=False, return_values=True,
-                logits_to_keep: int = 0):
+                logits_to_keep: int = 0, codes: torch.Tensor | None = None):
         "Logits `(B, T, V)` (or `(B, logits_to_keep, V)`), values `(B, T)` and the cache; left padding allowed."
         B, T = input_ids.shape
+        if codes is None and past_key_values is None:  # control codes found in the tokens (none: None)
+            codes = control_codes(self.pretrained_model, input_ids)
         if attention_mask is None:  # no padding: all ones over past + new tokens
             past = past_key_values.get_seq_length() if past_key_values is not None else 0
             attention_mask = torch.ones(B, past + T, dtype=torch.long, device=input_ids.device)
         position_ids = position_ids_from_attention_mask(attention_mask)[:, -T:]  # (B, T)
         logits, hidden, cache = _lm_forward(self.pretrained_model, input_ids, attention_mask, position_ids,
                                             past_key_values, use_cache, output_hidden_states=return_values,
-                                            logits_to_keep=logits_to_keep)
+                                            logits_to_keep=logits_to_keep, codes=codes)
         values = self.v_head(hidden) if return_values else None  # (B, T)
         return CausalLMOutputWithValue(logits=logits, values=values, past_key_values=cache)
 
@@ -176,11 +192,15 @@ def create_reference_model(model: nn.Module) -> nn.Module:
     return reference
 
 # %% ../nbs/01_gpt2_with_value_head.ipynb #85bd737f
-def model_limits(model: nn.Module) -> tuple[int | None, int | None]:
-    "`(vocabulary size, context window)` of a causal LM or value-head model (None when the model does not say)."
+def unwrap_lm(model: nn.Module) -> nn.Module:
+    "The causal LM inside torch.compile's, DistributedDataParallel's and the value-head model's wrappers."
     lm = getattr(model, "_orig_mod", model)          # torch.compile's wrapper
     lm = getattr(lm, "module", lm)                   # DistributedDataParallel's
-    lm = getattr(lm, "pretrained_model", lm)         # the value-head model's LM
+    return getattr(lm, "pretrained_model", lm)       # the value-head model's LM
+
+def model_limits(model: nn.Module) -> tuple[int | None, int | None]:
+    "`(vocabulary size, context window)` of a causal LM or value-head model (None when the model does not say)."
+    lm = unwrap_lm(model)
     config = getattr(lm, "config", None)
     vocab_size = lm.get_input_embeddings().num_embeddings if hasattr(lm, "get_input_embeddings") else None
     context = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
@@ -224,6 +244,8 @@ def response_forward(model, input_ids: torch.Tensor, attention_mask: torch.Tenso
         kwargs["position_ids"] = position_ids_from_attention_mask(attention_mask)
     if "logits_to_keep" in accepted:
         kwargs["logits_to_keep"] = response_length + 1
+    if "codes" in accepted:  # a value-head model: control codes are read from the query only
+        kwargs["codes"] = control_codes(unwrap_lm(model), input_ids[:, :query_length])
     output = model(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
     logits = output.logits[:, -(response_length + 1):-1]                      # (B, R, V): column t predicts token t+1
     labels = input_ids[:, query_length:]                                      # (B, R) the response tokens
@@ -343,7 +365,9 @@ def decode_with_cache(lm: nn.Module, input_ids: torch.Tensor, attention_mask: to
     tokens = input_ids.new_zeros(B, max_new_tokens)                                # (B, N)
     logprobs = torch.zeros(B, max_new_tokens, device=input_ids.device)            # (B, N)
     positions = position_ids_from_attention_mask(attention_mask)                  # (B, T)
-    logits, _, cache = _lm_forward(lm, input_ids, attention_mask, positions, use_cache=True, logits_to_keep=1)
+    codes = control_codes(lm, input_ids)                                          # (B,) or None: read once
+    logits, _, cache = _lm_forward(lm, input_ids, attention_mask, positions, use_cache=True, logits_to_keep=1,
+                                   codes=codes)
     next_positions = positions[:, -1:] + 1                                        # (B, 1): the last column is real
     finished = torch.zeros(B, dtype=torch.bool, device=input_ids.device)          # (B,)
     for step in range(max_new_tokens):
@@ -356,7 +380,8 @@ def decode_with_cache(lm: nn.Module, input_ids: torch.Tensor, attention_mask: to
                 break                                                             # the rest would be cut anyway
         attention_mask = torch.cat([attention_mask, attention_mask.new_ones(B, 1)], dim=1)  # (B, T + step + 1)
         new_token = tokens[:, step:step + 1]                                      # (B, 1)
-        logits, _, cache = _lm_forward(lm, new_token, attention_mask, next_positions, cache, use_cache=True)
+        logits, _, cache = _lm_forward(lm, new_token, attention_mask, next_positions, cache, use_cache=True,
+                                       codes=codes)
         next_positions = next_positions + 1
     return tokens, logprobs
 
