@@ -41,8 +41,13 @@ def add_control_codes(prompts: list[torch.Tensor], targets: list[str],
 CONTROL_TOKENS = {target: f"<|{target}|>" for target in CONTROL_CODES}  # one new token per code (Keskar et al. 2019)
 CONTROL_CODE_STYLES = ("text", "token", "broadcast")  # trl's `[positive]` text; a token in front; that token broadcast
 
-def add_control_tokens(tokenizer, *models, broadcast: bool = False) -> dict[str, torch.Tensor]:
+def add_control_tokens(tokenizer, *models,
+                       broadcast: bool = False,  # add each code's row at every position (chapter 01); rows start at 0
+                       scale: float = 1.0,       # broadcast: the vector added is `scale` x the row (chapter 01)
+                      ) -> dict[str, torch.Tensor]:
     "Add `CONTROL_TOKENS` to `tokenizer`, grow each model's embeddings (new rows: the mean row, or 0 to `broadcast`)."
+    if not scale > 0:
+        raise ValueError(f"the control-code scale must be > 0, got {scale!r}")
     tokenizer.add_tokens(list(CONTROL_TOKENS.values()), special_tokens=True)  # a no-op for tokens it already has
     code_ids = {target: torch.tensor(tokenizer.convert_tokens_to_ids([token]), dtype=torch.long)
                 for target, token in CONTROL_TOKENS.items()}
@@ -57,6 +62,7 @@ def add_control_tokens(tokenizer, *models, broadcast: bool = False) -> dict[str,
                     table[first:] = 0.0 if broadcast else table[:first].mean(0)   # (V_old, H) -> 0 or the mean row
         if broadcast:  # chapter 01: each row's code embedding is added at every position (`models.control_codes`)
             lm.config.control_token_ids = sorted(int(i) for i in code_ids.values())
+            lm.config.control_code_scale = float(scale)
         lm.requires_grad_(not frozen)
     return code_ids
 

@@ -23,7 +23,8 @@ from .evaluation import (CONTROL_CODE_STYLES, SCORE_ON, add_control_codes, add_c
                                   evaluate_policy, evaluation_from_records, evaluation_records, example_table,
                                   summarize_evaluation, target_table, texts_to_score)
 from .models import AutoModelForCausalLMWithValueHead, SamplingConfig, create_reference_model
-from .pipeline import DEFAULT_SCALE, SCALE_PRESETS, imdb_splits, prepare_models, preset_ppo, preset_sampling
+from .pipeline import (DEFAULT_SCALE, SCALE_PRESETS, TASK_PPO, imdb_splits, prepare_models, preset_ppo,
+                                preset_sampling)
 from .ppo import PPOConfig, PPOTrainer
 from .rewards import (CONTROL_CODES, NEUTRAL_INTERVAL, TASKS, PairwiseRewardScorer, SentimentScorer,
                                standardize_per_target, task_reward)
@@ -65,6 +66,7 @@ class ExperimentConfig:
     neutral_smooth: bool = False            # the neutral reward's smooth variant (chapter 06)
     per_code_baseline: bool = True          # control: PPO sees rewards standardised per code (chapter 06, 15)
     control_code: str = "broadcast"         # control: `CONTROL_CODE_STYLES`: trl's text, a token, or a broadcast token
+    control_code_scale: float = 10.0        # control, broadcast: the code rows' step-size multiplier (chapters 01, 15)
     classifier_temperature: float = 1.0     # divide the scores by this: a manual override (chapter 05 calibrates)
     checkpoint_every: int = 10              # a checkpoint every N steps and at the last (0: only when stopped)
     keep_checkpoints: int = 2               # keep the newest N checkpoints
@@ -116,6 +118,8 @@ def _check_values(config: ExperimentConfig) -> None:
                          f"prompt_min_tokens ({config.prompt_min_tokens})")
     if not config.classifier_temperature > 0:
         raise ValueError(f"classifier_temperature must be > 0, got {config.classifier_temperature!r}")
+    if not config.control_code_scale > 0:
+        raise ValueError(f"control_code_scale must be > 0, got {config.control_code_scale!r}")
     if config.max_train_seconds is not None and not config.max_train_seconds > 0:
         raise ValueError(f"max_train_seconds must be None or > 0, got {config.max_train_seconds!r}")
     if config.ppo.batch_size > config.n_train_prompts:
@@ -132,7 +136,8 @@ def experiment_config(task: str,                   # one of `rewards.TASKS`
     if scale not in SCALE_PRESETS:
         raise ValueError(f"scale must be one of {tuple(SCALE_PRESETS)}, got {scale!r}")
     preset = SCALE_PRESETS[scale]
-    return ExperimentConfig(task=task, scale=scale, steps=preset.steps, ppo=preset_ppo(preset),
+    ppo = dataclasses.replace(preset_ppo(preset), **TASK_PPO.get((scale, task), {}))  # e.g. control's larger batch
+    return ExperimentConfig(task=task, scale=scale, steps=preset.steps, ppo=ppo,
                             sampling=preset_sampling(preset), n_train_prompts=preset.n_train_prompts)
 
 # %% ../nbs/09_experiment.ipynb #c4fb9f48
@@ -179,7 +184,8 @@ def build_run(config: ExperimentConfig, accelerator=None, checkpoint: Optional[P
     code_ids = None
     if config.task == "control":  # a token per code grows both models' embeddings before the trainer sees them
         code_ids = (control_code_ids(tokenizer) if config.control_code == "text" else
-                    add_control_tokens(tokenizer, policy, ref_model, broadcast=config.control_code == "broadcast"))
+                    add_control_tokens(tokenizer, policy, ref_model, broadcast=config.control_code == "broadcast",
+                                       scale=config.control_code_scale))
     trainer = PPOTrainer(policy, ref_model, tokenizer, config.ppo, accelerator=accelerator)
     judge = SentimentScorer(config.classifier_path, device=device, temperature=config.classifier_temperature,
                             mixed_precision=config.ppo.mixed_precision)

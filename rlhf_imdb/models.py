@@ -60,8 +60,8 @@ def _lm_forward(lm, input_ids, attention_mask, position_ids, past_key_values=Non
     if logits_to_keep and "logits_to_keep" in accepted:
         kwargs["logits_to_keep"] = logits_to_keep  # the LM head skips the other positions
     if codes is not None:  # each row's control-code embedding added at every position (`control_codes`, below)
-        table = lm.get_input_embeddings()
-        code_vectors = table(codes.clamp(min=0)) * (codes >= 0)[:, None]             # (B, H): 0 for rows without
+        table, scale = lm.get_input_embeddings(), getattr(lm.config, "control_code_scale", 1.0)
+        code_vectors = table(codes.clamp(min=0)) * ((codes >= 0) * scale)[:, None]   # (B, H): 0 for rows without
         kwargs["inputs_embeds"], input_ids = table(input_ids) + code_vectors[:, None], None  # (B, T, H)
     out = lm(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=use_cache,
              output_hidden_states=output_hidden_states, return_dict=True, **kwargs)

@@ -28,9 +28,9 @@ from .ppo import PPOConfig
 from .rewards import train_pairwise_reward_model
 
 # %% auto #0
-__all__ = ['SCALES', 'DEFAULT_SCALE', 'HUB_MODELS', 'SCALE_PRESETS', 'WEIGHT_MODULES', 'CODE_KEY', 'default_models_dir',
-           'ScalePreset', 'preset_ppo', 'preset_sampling', 'fingerprint', 'code_fingerprint', 'data_identity',
-           'build_once', 'imdb_splits', 'train_lm_stage', 'train_classifier_stage', 'reward_model_dir',
+__all__ = ['SCALES', 'DEFAULT_SCALE', 'HUB_MODELS', 'SCALE_PRESETS', 'TASK_PPO', 'WEIGHT_MODULES', 'CODE_KEY',
+           'default_models_dir', 'ScalePreset', 'preset_ppo', 'preset_sampling', 'fingerprint', 'code_fingerprint',
+           'data_identity', 'build_once', 'imdb_splits', 'train_lm_stage', 'train_classifier_stage', 'reward_model_dir',
            'train_reward_model_stage', 'PreparedModels', 'models_key', 'prepare_models']
 
 # %% ../nbs/10_pipeline.ipynb #3d8114d4
@@ -80,6 +80,10 @@ def preset_sampling(preset: ScalePreset) -> SamplingConfig:
     "Plain sampling of a fixed `max_new_tokens` (no top-k, no top-p, temperature 1, no EOS stop): on-policy KL."
     return SamplingConfig(max_new_tokens=preset.max_new_tokens, min_new_tokens=None, top_k=0, top_p=1.0,
                           temperature=1.0, do_sample=True, eos_token_id=None)
+
+TASK_PPO: dict[tuple[str, str], dict] = {  # (scale, task) -> PPOConfig fields that differ from the scale's preset
+    ("small", "control"): dict(batch_size=192, mini_batch_size=64, forward_batch_size=192),  # 64 samples per code
+}
 
 # %% ../nbs/10_pipeline.ipynb #8801740f
 WEIGHT_MODULES = (core, data, lm, classifier)  # the code that determines the weights of the LM and the classifier
