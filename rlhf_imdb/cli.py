@@ -119,7 +119,9 @@ def read_config_file(path) -> dict:
     return flatten_config(values)
 
 # %% ../nbs/18_cli.ipynb #a4b70ad1
-def parse_run_args(command: str, argv: list[str]):
+def parse_run_args(command: str, argv: list[str],
+                   task: str | None = None,  # pipeline: the task whose preset is the defaults (chapter 10's TASK_PPO)
+                  ):
     "The flags of `ppo`/`pipeline`/`demo` and the `ExperimentConfig` they describe (precedence in the table above)."
     from rlhf_imdb.experiment import experiment_config
     from rlhf_imdb.pipeline import DEFAULT_SCALE
@@ -132,7 +134,7 @@ def parse_run_args(command: str, argv: list[str]):
         from_file = read_config_file(given.config) if given.config else {}
         defaults = {**COMMAND_DEFAULTS[command], **from_file}
         scale = given.scale or defaults.get("scale", DEFAULT_SCALE)
-        preset = experiment_config(given.task or defaults.get("task", "positive"), scale)
+        preset = experiment_config(task or given.task or defaults.get("task", "positive"), scale)
     except (OSError, ValueError) as error:
         parser.error(str(error))
     known = {f.name for fields in parser.dataclass_types for f in dataclasses.fields(fields)}
@@ -394,7 +396,8 @@ def cmd_pipeline(command: str, argv: list[str]) -> int:
     "`pipeline` (and `demo`): check every input and run folder, then run the stages into `--out`."
     args, config = parse_run_args(command, argv)
     out = Path(args.out).expanduser()
-    configs = [dataclasses.replace(config, task=task, out_dir=str(out / task)) for task in args.tasks]
+    configs = [dataclasses.replace(parse_run_args(command, argv, task)[1], task=task, out_dir=str(out / task))
+               for task in args.tasks]  # each task's preset (some differ: chapter 10's TASK_PPO), then file and flags
     try:
         if out.exists() and not out.is_dir():
             raise NotADirectoryError(f"--out {str(out)!r} is a file: expected a results folder")
