@@ -82,9 +82,11 @@ def preset_sampling(preset: ScalePreset) -> SamplingConfig:
                           temperature=1.0, do_sample=True, eos_token_id=None)
 
 TASK_PPO: dict[tuple[str, str], dict] = {  # (scale, task) -> PPOConfig fields that differ from the scale's preset
-    ("small", "positive"): dict(batch_size=192, mini_batch_size=64, forward_batch_size=192), # past the 94% plateau
-    ("small", "control"): dict(batch_size=192, mini_batch_size=64, forward_batch_size=192),  # 64 samples per code
+    ("small", "positive"): dict(batch_size=256, mini_batch_size=64, forward_batch_size=256,  # past the 94% plateau
+                                target=7.5),                                               # distinct-2 headroom
+    ("small", "control"): dict(batch_size=384, mini_batch_size=128, forward_batch_size=192), # 128 samples per code
     ("small", "neutral"): dict(batch_size=128, mini_batch_size=64, forward_batch_size=128),  # a +-1 reward: noisier
+    ("small", "preference"): dict(batch_size=192, mini_batch_size=64, forward_batch_size=192),  # as positive was
 }
 
 # %% ../nbs/10_pipeline.ipynb #8801740f
