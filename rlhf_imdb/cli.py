@@ -342,7 +342,8 @@ def write_summary(out_dir, scale: str, results: list, stages: list[dict], device
 def run_pipeline(args, configs: list) -> int:
     "Train (or reuse) the LM and the classifier, do the PPO runs `configs`, and summarise them in `args.out`."
     from rlhf_imdb.core import describe_device
-    from rlhf_imdb.experiment import load_run, run_sentiment_ppo
+    from rlhf_imdb.experiment import RESUME_MAY_CHANGE, config_dict, load_run, run_sentiment_ppo
+    from rlhf_imdb.runs import config_changes
     from rlhf_imdb.data import resolve_imdb_source
     from rlhf_imdb.pipeline import fingerprint, models_key, reward_model_dir, train_lm_stage, train_reward_model_stage
     from rlhf_imdb.report import print_run, write_run_report
@@ -374,6 +375,11 @@ def run_pipeline(args, configs: list) -> int:
         config = dataclasses.replace(config, lm_path=lm, classifier_path=classifier, reward_model_path=reward_model)
         info = json.loads((config.run_dir / "run.json").read_text()) if (config.run_dir / "run.json").is_file() else {}
         if config.resume and info and not info["interrupted"] and info["steps_done"] >= config.steps:
+            saved = json.loads((config.run_dir / "config.json").read_text())
+            if changed := config_changes(config_dict(config), saved, RESUME_MAY_CHANGE):  # reused only as it was made
+                print(f"error: {config.run_dir} holds a finished run made with other settings ({', '.join(changed)}): "
+                      "--overwrite to replace it, or another --out", file=sys.stderr)
+                return 2
             results.append(timed(f"ppo {config.task}", lambda: load_run(config.run_dir), reused=True))
             continue
         if deadline is not None:

@@ -63,7 +63,7 @@ class ExperimentConfig:
     score_on: str = "query+response"        # what the scorer reads (`SCORE_ON`); classic trl: query + response
     neutral_low: float = NEUTRAL_INTERVAL[0]   # the neutral band of z1 (chapter 06)
     neutral_high: float = NEUTRAL_INTERVAL[1]  # the neutral band of z1 (chapter 06)
-    neutral_smooth: bool = True             # the neutral reward's smooth bump (chapter 06): 83.6% vs 78.5% (ch. 14)
+    neutral_smooth: bool = True             # the neutral reward's smooth bump (chapter 06): 85.2% vs 78.5% (ch. 14)
     per_code_baseline: bool = True          # control: PPO sees rewards standardised per code (chapter 06, 15)
     control_code: str = "broadcast"         # control: `CONTROL_CODE_STYLES`: trl's text, a token, or a broadcast token
     control_code_scale: float = 10.0        # control, broadcast: the code rows' step-size multiplier (chapters 01, 15)

@@ -85,8 +85,8 @@ TASK_PPO: dict[tuple[str, str], dict] = {  # (scale, task) -> PPOConfig fields t
     ("small", "positive"): dict(batch_size=256, mini_batch_size=64, forward_batch_size=256,  # past the 94% plateau
                                 target=7.5),                                               # distinct-2 headroom
     ("small", "control"): dict(batch_size=384, mini_batch_size=128, forward_batch_size=192), # 128 samples per code
-    ("small", "neutral"): dict(batch_size=128, mini_batch_size=64, forward_batch_size=128),  # a +-1 reward: noisier
-    ("small", "preference"): dict(batch_size=192, mini_batch_size=64, forward_batch_size=192),  # as positive was
+    ("small", "neutral"): dict(batch_size=128, mini_batch_size=64, forward_batch_size=128),  # a band reward: noisy
+    ("small", "preference"): dict(batch_size=192, mini_batch_size=64, forward_batch_size=192),  # past 91% at 64
 }
 
 # %% ../nbs/10_pipeline.ipynb #8801740f
