@@ -26,7 +26,7 @@ from .core import rng_state, set_rng_state
 __all__ = ['LOG_WITH', 'RUN_FILES', 'RUN_FOLDERS', 'CHECKPOINT_NAME', 'atomic_write', 'strict_json', 'to_json', 'write_json',
            'write_jsonl', 'read_jsonl', 'markdown_table', 'write_table', 'replace_folder', 'scalar_stats',
            'make_tracker', 'MetricsLogger', 'project_paths', 'check_run_dir', 'clear_run_dir', 'start_run_dir',
-           'config_changes', 'check_resumable', 'is_main', 'process_rank', 'barrier', 'any_process',
+           'config_changes', 'check_resumable', 'is_main', 'process_rank', 'barrier', 'any_process', 'end_processes',
            'accelerator_from_env', 'checkpoint_dirs', 'latest_checkpoint', 'save_checkpoint', 'load_checkpoint',
            'checkpoint_problem', 'resumable_checkpoint', 'checkpoint_to_resume', 'StopSignal']
 
@@ -272,11 +272,18 @@ def any_process(flag: bool, accelerator) -> bool:
     total = accelerator.reduce(torch.tensor([float(flag)], device=accelerator.device), reduction="sum")
     return total.item() > 0
 
+def end_processes() -> None:
+    "Tear down the process group, if one is up (a no-op otherwise, and when called twice)."
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
 def accelerator_from_env():
     "An `accelerate.Accelerator` when this process is one of several (`accelerate launch`, `torchrun`), else None."
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return None
     from accelerate import Accelerator
+    import atexit
+    atexit.register(end_processes)  # before the interpreter shuts down, or gloo's threads abort the process
     return Accelerator(cpu=not torch.cuda.is_available())
 
 # %% ../nbs/08_runs.ipynb #d6f52b20

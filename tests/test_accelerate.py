@@ -34,6 +34,7 @@ SCRIPT = textwrap.dedent('''
     if accelerator.is_main_process:
         json.dump({"num_processes": accelerator.num_processes, "rows": everyone, "steps_done": result.steps_done,
                    "interrupted": result.interrupted, "changed": not torch.equal(trained[:len(start)], start)}, open(report, "w"))
+    accelerator.end_training()  # tear the process group down before exit, or gloo's threads can abort the process
 ''')
 
 
