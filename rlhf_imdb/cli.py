@@ -146,10 +146,10 @@ def parse_run_args(command: str, argv: list[str],
     args = parser.parse_args(argv)
     if command == "ppo" and given.task is None and "task" not in from_file:
         parser.error("the following argument is required: --task (or task: in the --config file)")
-    return args, config_from_args(parser, args)
+    return args, config_from_args(parser, args, task)
 
 # %% ../nbs/18_cli.ipynb #56052b93
-def config_from_args(parser, args):
+def config_from_args(parser, args, task: str | None = None):  # pipeline: the run's task (not a flag there)
     "The `ExperimentConfig` of parsed `args`; a value its dataclass refuses exits with that message (status 2)."
     from rlhf_imdb.experiment import ExperimentConfig
     from rlhf_imdb.models import SamplingConfig
@@ -158,7 +158,8 @@ def config_from_args(parser, args):
     values = lambda fields: {f.name: getattr(args, f.name) for f in dataclasses.fields(fields)}
     try:
         ppo, sampling = PPOConfig(**values(ppo_fields)), SamplingConfig(**values(sampling_fields))
-        config = ExperimentConfig(ppo=ppo, sampling=sampling, **values(run_fields))
+        run = {**values(run_fields), **({"task": task} if task else {})}
+        config = ExperimentConfig(ppo=ppo, sampling=sampling, **run)
         if getattr(args, "time_budget", None) is not None and not args.time_budget > 0:
             raise ValueError(f"--time-budget must be > 0 seconds, got {args.time_budget!r}")
     except (TypeError, ValueError) as error:

@@ -23,7 +23,7 @@ from .evaluation import (CONTROL_CODE_STYLES, SCORE_ON, add_control_codes, add_c
                                   evaluate_policy, evaluation_from_records, evaluation_records, example_table,
                                   summarize_evaluation, target_table, texts_to_score)
 from .models import AutoModelForCausalLMWithValueHead, SamplingConfig, create_reference_model
-from .pipeline import (DEFAULT_SCALE, SCALE_PRESETS, TASK_PPO, imdb_splits, prepare_models, preset_ppo,
+from .pipeline import (DEFAULT_SCALE, SCALE_PRESETS, TASK_PPO, TASK_STEPS, imdb_splits, prepare_models, preset_ppo,
                                 preset_sampling)
 from .ppo import PPOConfig, PPOTrainer
 from .rewards import (CONTROL_CODES, NEUTRAL_INTERVAL, TASKS, PairwiseRewardScorer, SentimentScorer,
@@ -125,6 +125,10 @@ def _check_values(config: ExperimentConfig) -> None:
     if config.ppo.batch_size > config.n_train_prompts:
         raise ValueError(f"ppo.batch_size ({config.ppo.batch_size}) must be <= n_train_prompts "
                          f"({config.n_train_prompts}): a step draws its batch from that pool without replacement")
+    groups = config.ppo.kl_groups
+    if groups != 1 and not (config.task == "control" and groups == len(CONTROL_CODES)):
+        raise ValueError(f"ppo.kl_groups must be 1, or {len(CONTROL_CODES)} (a KL controller per control code) for the "
+                         f"control task; got {groups} for task {config.task!r}")
     if not config.neutral_low < config.neutral_high:
         raise ValueError(f"neutral_low ({config.neutral_low}) must be < neutral_high ({config.neutral_high})")
 
@@ -137,7 +141,9 @@ def experiment_config(task: str,                   # one of `rewards.TASKS`
         raise ValueError(f"scale must be one of {tuple(SCALE_PRESETS)}, got {scale!r}")
     preset = SCALE_PRESETS[scale]
     ppo = dataclasses.replace(preset_ppo(preset), **TASK_PPO.get((scale, task), {}))  # e.g. control's larger batch
-    return ExperimentConfig(task=task, scale=scale, steps=preset.steps, ppo=ppo,
+    if task == "control":  # a KL controller per code (chapters 02 and 15)
+        ppo = dataclasses.replace(ppo, kl_groups=len(CONTROL_CODES))
+    return ExperimentConfig(task=task, scale=scale, steps=TASK_STEPS.get((scale, task), preset.steps), ppo=ppo,
                             sampling=preset_sampling(preset), n_train_prompts=preset.n_train_prompts)
 
 # %% ../nbs/09_experiment.ipynb #c4fb9f48
@@ -230,8 +236,13 @@ def ppo_step(parts: RunParts, step: int) -> dict:
     rewards = task_reward(config.task, scores, targets, config.neutral_band, config.neutral_smooth)
     baseline = targets is not None and config.per_code_baseline            # control: a baseline per code
     t_score = time.perf_counter()
-    #### 6. PPO step
-    stats = trainer.step(queries, responses, standardize_per_target(rewards, targets) if baseline else rewards)
+    #### 6. PPO step (control: with `ppo.kl_groups` = 3, each code's samples have a KL controller of their own)
+    groups = [list(CONTROL_CODES).index(t) for t in targets] if config.ppo.kl_groups > 1 else None
+    stats = trainer.step(queries, responses, standardize_per_target(rewards, targets) if baseline else rewards,
+                         groups=groups)
+    for i, target in enumerate(CONTROL_CODES if groups is not None else ()):  # the trainer's group_i is this code
+        for name in ("objective/kl", "objective/kl_coef"):
+            stats[f"{name}/{target}"] = stats.pop(f"{name}/group_{i}")
     #### 7. statistics of the batch and timings (the loop logs them and checkpoints)
     stats.update(batch_stats(scores, margins, rewards, targets, config.neutral_band, parts.accelerator))
     stats.update({"time/generate": t_generate - t_start, "time/score": t_score - t_generate,

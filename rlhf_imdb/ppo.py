@@ -20,7 +20,7 @@ from .models import pad_query_response, response_forward, rollout_forward
 
 # %% auto #0
 __all__ = ['PPOConfig', 'AdaptiveKLController', 'FixedKLController', 'compute_rewards', 'compute_advantages', 'ppo_loss',
-           'check_step_inputs', 'step_stats', 'NonFiniteUpdateError', 'PPOTrainer']
+           'check_step_inputs', 'check_groups', 'step_stats', 'NonFiniteUpdateError', 'PPOTrainer']
 
 # %% ../nbs/02_ppo.ipynb #654ee312
 @dataclass
@@ -31,6 +31,8 @@ class PPOConfig:
     init_kl_coef: float = 0.2           # initial (or, if not adaptive, fixed) KL coefficient beta; classic trl
     target: float = 6.0                 # target KL(policy || ref) in nats per response; classic trl
     horizon: int = 10000                # samples over which the adaptive controller moves beta; classic trl
+    kl_groups: int = 1                  # KL controllers: 1, one beta for the batch (classic trl); G > 1, one per
+                                        # group named by `step(..., groups=)` (control codes: chapter 15)
     gamma: float = 1.0                  # discount over response tokens; classic trl
     lam: float = 0.95                   # GAE lambda; classic trl
     cliprange: float = 0.2              # policy ratio clip epsilon; PPO paper (Schulman et al. 2017), classic trl
@@ -58,7 +60,8 @@ def _check_ppo_config(self: PPOConfig) -> None:
     check_field_types(self)
     if not 0 <= self.seed < 2**32:
         raise ValueError(f"seed must be an integer in [0, 2**32), got {self.seed!r}")
-    for name in ("learning_rate", "horizon", "batch_size", "mini_batch_size", "ppo_epochs", "forward_batch_size"):
+    for name in ("learning_rate", "horizon", "kl_groups", "batch_size", "mini_batch_size", "ppo_epochs",
+                 "forward_batch_size"):
         if not getattr(self, name) > 0:
             raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
     for name in ("init_kl_coef", "target", "cliprange", "cliprange_value", "vf_coef", "weight_decay"):
@@ -113,12 +116,13 @@ def compute_rewards(scores: torch.Tensor,         # `(B,)` one score per respons
                     logprobs: torch.Tensor,       # `(B, R)` policy log-probs of the response tokens
                     ref_logprobs: torch.Tensor,   # `(B, R)` reference log-probs of the same tokens
                     response_mask: torch.Tensor,  # `(B, R)` 1 on real response tokens (right-padded)
-                    kl_coef: float,               # beta
+                    kl_coef: float | torch.Tensor,  # beta: one for the batch, or `(B,)` one per sample
                    ) -> tuple[torch.Tensor, torch.Tensor]:  # `rewards (B, R)`, `kl (B, R)`, both 0 on padding
     "Per-token rewards: `-kl_coef * kl` on every response token plus the score on the last real one."
     mask = response_mask.to(logprobs.dtype)
     kl = torch.where(mask.bool(), logprobs - ref_logprobs, 0.0)          # (B, R)
-    rewards = -kl_coef * kl                                              # (B, R)
+    beta = kl_coef[:, None] if isinstance(kl_coef, torch.Tensor) else kl_coef  # (B, 1) or a number
+    rewards = -beta * kl                                                 # (B, R)
     last = (mask.sum(1).long() - 1).clamp(min=0)                         # (B,) column of each response's last token
     rewards = rewards.scatter_add(1, last[:, None], scores.to(rewards.dtype)[:, None])
     return rewards, kl
@@ -213,6 +217,26 @@ def check_step_inputs(queries: list, responses: list, scores, batch_size: int,
         raise ValueError(f"scores must be finite, got non-finite values at indices {bad}")
     return scores
 
+# %% ../nbs/02_ppo.ipynb #c02g0002
+def check_groups(groups, batch_size: int, n_groups: int) -> torch.Tensor | None:
+    "`groups` as a `(B,)` long tensor in [0, n_groups), None for one group; a ValueError naming the problem."
+    if n_groups == 1:
+        if groups is not None:
+            raise ValueError("groups given, but config.kl_groups is 1: set kl_groups to the number of groups")
+        return None
+    if groups is None:
+        raise ValueError(f"config.kl_groups is {n_groups}: step needs groups=, each sample's KL group in "
+                         f"[0, {n_groups})")
+    groups = torch.as_tensor(groups.tolist() if hasattr(groups, "tolist") else list(groups))
+    if groups.shape != (batch_size,):
+        raise ValueError(f"groups has shape {tuple(groups.shape)}, expected ({batch_size},): one group per sample")
+    if groups.is_floating_point() or groups.dtype == torch.bool:
+        raise ValueError(f"groups must be integers, got {groups.dtype}")
+    outside = ((groups < 0) | (groups >= n_groups)).nonzero().flatten().tolist()
+    if outside:
+        raise ValueError(f"groups[{outside[0]}] is {int(groups[outside[0]])}, outside [0, {n_groups}) (kl_groups)")
+    return groups.long()
+
 # %% ../nbs/02_ppo.ipynb #2eb66421
 class _PhaseClock:
     "Wall-clock laps (`time/ppo/<name>`), synchronising CUDA at each lap so the times are real."
@@ -288,8 +312,9 @@ class PPOTrainer:
         self.model, self.optimizer = model, optimizer
         # the passes that PPO repeats may run compiled; generation and `save_pretrained` use `unwrapped_model()`
         self.forward_model = torch.compile(model, mode=config.compile, dynamic=False) if config.compile else model
-        self.kl_ctl = (AdaptiveKLController(config.init_kl_coef, config.target, config.horizon) if config.adap_kl_ctrl
-                       else FixedKLController(config.init_kl_coef))
+        controller = ((lambda: AdaptiveKLController(config.init_kl_coef, config.target, config.horizon))
+                      if config.adap_kl_ctrl else (lambda: FixedKLController(config.init_kl_coef)))
+        self.kl_ctls = [controller() for _ in range(config.kl_groups)]  # one per KL group; one: classic trl
         self.generator, self.step_count = torch.Generator().manual_seed(config.seed), 0  # shuffles the minibatches
         self.precision = precision_policy(self.device, config.mixed_precision)
         self.autocast, self.scaler = self.precision.autocast, self.precision.grad_scaler()
@@ -300,6 +325,13 @@ def unwrapped_model(self: PPOTrainer):
     "The policy without any data-parallel wrapper (for generation and `save_pretrained`)."
     return self.model if self.accelerator is None else self.accelerator.unwrap_model(self.model)
 
+@patch(as_prop=True)
+def kl_ctl(self: PPOTrainer):
+    "The KL controller of a trainer with one (`kl_groups=1`, classic trl's `kl_ctl`); `kl_ctls` holds them all."
+    if len(self.kl_ctls) != 1:
+        raise AttributeError(f"this trainer has {len(self.kl_ctls)} KL controllers (kl_groups): use kl_ctls")
+    return self.kl_ctls[0]
+
 @patch
 def generate(self: PPOTrainer, queries: list, sampling_config: SamplingConfig, batch_size: int | None = None,
              return_logprobs: bool = False):
@@ -309,18 +341,21 @@ def generate(self: PPOTrainer, queries: list, sampling_config: SamplingConfig, b
 
 # %% ../nbs/02_ppo.ipynb #1955bf6d
 @patch
-def step(self: PPOTrainer, queries: list, responses: list, scores) -> dict:
+def step(self: PPOTrainer, queries: list, responses: list, scores,
+         groups=None,  # `(B,)` each sample's KL group in [0, kl_groups): needed iff `config.kl_groups > 1`
+        ) -> dict:
     "One PPO update on `batch_size` (query, response, score) samples; returns the stats dict (classic trl keys)."
     config, clock = self.config, _PhaseClock(self.device)
     scores = check_step_inputs(queries, responses, scores, config.batch_size, self.vocab_size, self.context)
-    scores = scores.to(self.device)
+    groups = check_groups(groups, config.batch_size, config.kl_groups)
+    scores, groups = scores.to(self.device), groups.to(self.device) if groups is not None else None
     batch = pad_query_response(queries, responses, self.pad_token_id, self.device)           # 1. batch
     mask = batch["response_mask"]
     self.model.eval()                                  # no dropout: old and new log-probs come from one function
     rollout = rollout_forward(self.forward_model, self.ref_model, batch, config.forward_batch_size,
                               self.autocast)                                                 # 2. forward passes
     clock.lap("forward_pass")
-    kl_coef = self.kl_ctl.value                                                              # 3. rewards
+    kl_coef = self._kl_coef(groups)                                                          # 3. rewards
     rewards, kl = compute_rewards(scores, rollout["logprobs"], rollout["ref_logprobs"], mask, kl_coef)
     if config.whiten_rewards:
         rewards = masked_whiten(rewards, mask, shift_mean=False)
@@ -335,11 +370,9 @@ def step(self: PPOTrainer, queries: list, responses: list, scores) -> dict:
         raise NonFiniteUpdateError(f"step {self.step_count}: {error}",
                                    {**{k: float(v) for k, v in so_far.items()}, **error.stats}) from None
     clock.lap("optimize")
-    stats = self._to_host(step_stats(scores, rollout, kl, kl_coef, advantages, returns, mask, train_stats),
-                          kl.sum(1))                                                          # 6. stats, KL control
-    stats["objective/kl_coef"] = kl_coef
-    n_processes = 1 if self.accelerator is None else self.accelerator.num_processes
-    self.kl_ctl.update(stats["objective/kl"], config.batch_size * n_processes)
+    stats, group_kl = self._to_host(step_stats(scores, rollout, kl, kl_coef, advantages, returns, mask, train_stats),
+                                    kl.sum(1), groups)                                        # 6. stats, KL control
+    stats.update(self._update_kl_controllers(stats["objective/kl"], group_kl))
     self.step_count += 1
     clock.lap("calc_stats")
     return {**stats, **clock.stats()}
@@ -421,20 +454,55 @@ def _check_finite(self: PPOTrainer, loss: torch.Tensor, grad_norm: torch.Tensor,
 
 # %% ../nbs/02_ppo.ipynb #6c3109db
 @patch
-def _to_host(self: PPOTrainer, scalars: dict, kl_per_response: torch.Tensor) -> dict:
-    "Average the scalar stats over processes; bring them and the per-response KL to the host in one transfer."
+def _to_host(self: PPOTrainer, scalars: dict, kl_per_response: torch.Tensor,  # `(B,)`
+             groups: torch.Tensor | None,  # `(B,)` KL groups, or None
+            ) -> tuple[dict, torch.Tensor | None]:  # the stats, and `(2, G)` each group's KL sum and sample count
+    "Average the scalar stats over processes, sum the groups' KL over them; to the host in one transfer with the KL."
     values = torch.stack([value.float() for value in scalars.values()])
+    totals = values.new_zeros(0)
+    if groups is not None:
+        n_groups, kl_per_response = self.config.kl_groups, kl_per_response.float()
+        totals = torch.cat([kl_per_response.new_zeros(n_groups).index_add_(0, groups, kl_per_response),
+                            torch.bincount(groups, minlength=n_groups).float()])                 # (2G,)
     if self.accelerator is not None:
         values = self.accelerator.reduce(values, reduction="mean")
-    host = torch.cat([values, kl_per_response.float()]).cpu()
-    return {**dict(zip(scalars, host[:len(scalars)].tolist())), "objective/kl_dist": host[len(scalars):].numpy()}
+        if groups is not None:
+            totals = self.accelerator.reduce(totals, reduction="sum")
+    n, g = len(scalars), len(totals)
+    host = torch.cat([values, totals, kl_per_response.float()]).cpu()
+    stats = {**dict(zip(scalars, host[:n].tolist())), "objective/kl_dist": host[n + g:].numpy()}
+    return stats, (host[n:n + g].view(2, -1) if groups is not None else None)
+
+@patch
+def _kl_coef(self: PPOTrainer, groups: torch.Tensor | None) -> float | torch.Tensor:
+    "beta for this step: the one controller's value, or `(B,)` each sample's group's."
+    if groups is None:
+        return self.kl_ctls[0].value
+    return torch.tensor([ctl.value for ctl in self.kl_ctls], device=self.device)[groups]
+
+@patch
+def _update_kl_controllers(self: PPOTrainer, kl: float, group_kl: torch.Tensor | None) -> dict:
+    "Move each controller toward its target with the KL its samples had (all processes); the betas used, as stats."
+    n_processes = 1 if self.accelerator is None else self.accelerator.num_processes
+    if group_kl is None:
+        used = {"objective/kl_coef": self.kl_ctls[0].value}
+        self.kl_ctls[0].update(kl, self.config.batch_size * n_processes)
+        return used
+    used = {"objective/kl_coef": sum(ctl.value for ctl in self.kl_ctls) / len(self.kl_ctls)}
+    for g, (ctl, total, count) in enumerate(zip(self.kl_ctls, *group_kl.tolist())):
+        used[f"objective/kl_coef/group_{g}"] = ctl.value
+        used[f"objective/kl/group_{g}"] = total / count if count else float("nan")
+        if count:  # a group with no sample this step leaves its beta where it is
+            ctl.update(total / count, int(count))
+    return used
 
 # %% ../nbs/02_ppo.ipynb #b1c14301
 @patch
 def state_dict(self: PPOTrainer) -> dict:
-    "Optimiser, loss scaler, KL controller, step counter and shuffling generator (weights: `save_pretrained`)."
+    "Optimiser, loss scaler, KL controllers, step counter and shuffling generator (weights: `save_pretrained`)."
     return {"optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict(),
-            "kl_ctl": self.kl_ctl.state_dict(), "step_count": self.step_count, "generator": self.generator.get_state()}
+            "kl_ctl": [ctl.state_dict() for ctl in self.kl_ctls], "step_count": self.step_count,
+            "generator": self.generator.get_state()}
 
 @patch
 def load_state_dict(self: PPOTrainer, state: dict) -> None:
@@ -442,9 +510,14 @@ def load_state_dict(self: PPOTrainer, state: dict) -> None:
     missing = {"optimizer", "kl_ctl", "step_count", "generator"} - set(state)
     if missing:
         raise ValueError(f"state is missing {sorted(missing)}: expected a dict from PPOTrainer.state_dict()")
+    controllers = [state["kl_ctl"]] if isinstance(state["kl_ctl"], dict) else state["kl_ctl"]  # dict: one, older
+    if len(controllers) != len(self.kl_ctls):
+        raise ValueError(f"state has {len(controllers)} KL controllers, this trainer {len(self.kl_ctls)} "
+                         "(config.kl_groups): resume with the kl_groups the state was saved with")
     self.optimizer.load_state_dict(state["optimizer"])
     if state.get("scaler"):  # empty unless fp16
         self.scaler.load_state_dict(state["scaler"])
-    self.kl_ctl.load_state_dict(state["kl_ctl"])
+    for ctl, saved in zip(self.kl_ctls, controllers):
+        ctl.load_state_dict(saved)
     self.step_count = int(state["step_count"])
     self.generator.set_state(state["generator"])

@@ -44,15 +44,15 @@ PLOT_PANELS = [("env/reward_mean", "reward (mean)"), ("objective/kl", "KL to ref
 
 # %% ../nbs/11_report.ipynb #c7758425
 def plot_training_curves(metrics: pd.DataFrame, path=None, title: str = ""):
-    "A 2 x 3 figure of reward, KL, KL coefficient, policy and value loss, entropy over steps; saved to `path` if given."
+    "2 x 3 panels over steps: reward, KL, KL coefficient (control: per code too), losses, entropy; saved to `path`."
     from matplotlib.figure import Figure
     figure = Figure(figsize=(13, 6.5), layout="constrained")
     for axis, (key, label) in zip(figure.subplots(2, 3).flat, PLOT_PANELS):
-        if key == "env/reward_mean":
-            for column in [c for c in metrics.columns if c.startswith("env/reward_mean/")]:
-                axis.plot(metrics["step"], metrics[column], label=CONTROL_CODES.get(column.split("/")[-1], column))
-            if axis.lines:
-                axis.legend(fontsize=8)
+        for target, code in CONTROL_CODES.items():  # control: a line per code where the run logged one
+            if f"{key}/{target}" in metrics.columns:
+                axis.plot(metrics["step"], metrics[f"{key}/{target}"], label=code)
+        if axis.lines:
+            axis.legend(fontsize=8)
         if key in metrics.columns:
             axis.plot(metrics["step"], metrics[key], color="black" if axis.lines else None, label="all")
         else:
