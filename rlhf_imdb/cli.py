@@ -403,7 +403,7 @@ def cmd_pipeline(command: str, argv: list[str]) -> int:
     "`pipeline` (and `demo`): check every input and run folder, then run the stages into `--out`."
     args, config = parse_run_args(command, argv)
     out = Path(args.out).expanduser()
-    configs = [dataclasses.replace(parse_run_args(command, argv, task)[1], task=task, out_dir=str(out / task))
+    configs = [dataclasses.replace(parse_run_args(command, argv, task)[1], out_dir=str(out / task))
                for task in args.tasks]  # each task's preset (some differ: chapter 10's TASK_PPO), then file and flags
     try:
         if out.exists() and not out.is_dir():
