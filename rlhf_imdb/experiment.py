@@ -140,9 +140,8 @@ def experiment_config(task: str,                   # one of `rewards.TASKS`
     if scale not in SCALE_PRESETS:
         raise ValueError(f"scale must be one of {tuple(SCALE_PRESETS)}, got {scale!r}")
     preset = SCALE_PRESETS[scale]
-    ppo = dataclasses.replace(preset_ppo(preset), **TASK_PPO.get((scale, task), {}))  # e.g. control's larger batch
-    if task == "control":  # a KL controller per code (chapters 02 and 15)
-        ppo = dataclasses.replace(ppo, kl_groups=len(CONTROL_CODES))
+    groups = {"kl_groups": len(CONTROL_CODES)} if task == "control" else {}  # a KL controller per code (ch. 02, 15)
+    ppo = dataclasses.replace(preset_ppo(preset), **{**groups, **TASK_PPO.get((scale, task), {})})  # e.g. larger batch
     return ExperimentConfig(task=task, scale=scale, steps=TASK_STEPS.get((scale, task), preset.steps), ppo=ppo,
                             sampling=preset_sampling(preset), n_train_prompts=preset.n_train_prompts)
 

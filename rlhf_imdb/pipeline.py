@@ -84,7 +84,8 @@ def preset_sampling(preset: ScalePreset) -> SamplingConfig:
 TASK_PPO: dict[tuple[str, str], dict] = {  # (scale, task) -> PPOConfig fields that differ from the scale's preset
     ("small", "positive"): dict(batch_size=256, mini_batch_size=64, forward_batch_size=256,  # past the 94% plateau
                                 target=7.5),                                               # distinct-2 headroom
-    ("small", "control"): dict(batch_size=384, mini_batch_size=128, forward_batch_size=192), # 128 samples per code
+    ("small", "control"): dict(batch_size=384, mini_batch_size=128, forward_batch_size=192,  # 128 samples per code
+                               kl_groups=3, group_targets=[10.0, 6.5, 7.5]),  # KL per code: positive, neutral, negative
     ("small", "neutral"): dict(batch_size=128, mini_batch_size=64, forward_batch_size=128),  # a band reward: noisy
     ("small", "preference"): dict(batch_size=192, mini_batch_size=64, forward_batch_size=192),  # past 91% at 64
 }

@@ -5,6 +5,7 @@
 # %% ../nbs/02_ppo.ipynb #bd16d823
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -33,6 +34,8 @@ class PPOConfig:
     horizon: int = 10000                # samples over which the adaptive controller moves beta; classic trl
     kl_groups: int = 1                  # KL controllers: 1, one beta for the batch (classic trl); G > 1, one per
                                         # group named by `step(..., groups=)` (control codes: chapter 15)
+    group_targets: Optional[list[float]] = None  # a KL target per group in nats (adaptive); None: `target` for each
+                                        # (a target per control code at small scale: chapter 10's TASK_PPO)
     gamma: float = 1.0                  # discount over response tokens; classic trl
     lam: float = 0.95                   # GAE lambda; classic trl
     cliprange: float = 0.2              # policy ratio clip epsilon; PPO paper (Schulman et al. 2017), classic trl
@@ -57,6 +60,8 @@ class PPOConfig:
 
 # %% ../nbs/02_ppo.ipynb #985ee57b
 def _check_ppo_config(self: PPOConfig) -> None:
+    if isinstance(self.group_targets, tuple):  # a tuple is as good as a list (JSON and the CLI give lists)
+        self.group_targets = list(self.group_targets)
     check_field_types(self)
     if not 0 <= self.seed < 2**32:
         raise ValueError(f"seed must be an integer in [0, 2**32), got {self.seed!r}")
@@ -76,6 +81,15 @@ def _check_ppo_config(self: PPOConfig) -> None:
     for name in ("max_grad_norm", "target_kl"):
         if getattr(self, name) is not None and not getattr(self, name) > 0:
             raise ValueError(f"{name} must be None or > 0, got {getattr(self, name)!r}")
+    if self.group_targets is not None:
+        if len(self.group_targets) != self.kl_groups:
+            raise ValueError(f"group_targets must hold one KL target per group (kl_groups={self.kl_groups}), "
+                             f"got {len(self.group_targets)}: {self.group_targets!r}")
+        if not all(isinstance(t, numbers.Real) and not isinstance(t, bool) and t > 0 for t in self.group_targets):
+            raise ValueError(f"group_targets must be numbers > 0 (nats), got {self.group_targets!r}")
+        if not self.adap_kl_ctrl:
+            raise ValueError("group_targets needs the adaptive KL controller (adap_kl_ctrl=True): a fixed "
+                             "coefficient has no target")
     if self.mixed_precision not in MIXED_PRECISION:
         raise ValueError(f"mixed_precision must be one of {MIXED_PRECISION}, got {self.mixed_precision!r}")
     if self.compile not in (None, "default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"):
@@ -312,9 +326,10 @@ class PPOTrainer:
         self.model, self.optimizer = model, optimizer
         # the passes that PPO repeats may run compiled; generation and `save_pretrained` use `unwrapped_model()`
         self.forward_model = torch.compile(model, mode=config.compile, dynamic=False) if config.compile else model
-        controller = ((lambda: AdaptiveKLController(config.init_kl_coef, config.target, config.horizon))
-                      if config.adap_kl_ctrl else (lambda: FixedKLController(config.init_kl_coef)))
-        self.kl_ctls = [controller() for _ in range(config.kl_groups)]  # one per KL group; one: classic trl
+        controller = ((lambda target: AdaptiveKLController(config.init_kl_coef, target, config.horizon))
+                      if config.adap_kl_ctrl else (lambda target: FixedKLController(config.init_kl_coef)))
+        targets = config.group_targets or [config.target] * config.kl_groups
+        self.kl_ctls = [controller(target) for target in targets]  # one per KL group; one: classic trl
         self.generator, self.step_count = torch.Generator().manual_seed(config.seed), 0  # shuffles the minibatches
         self.precision = precision_policy(self.device, config.mixed_precision)
         self.autocast, self.scaler = self.precision.autocast, self.precision.grad_scaler()
