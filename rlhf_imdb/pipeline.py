@@ -87,7 +87,8 @@ TASK_PPO: dict[tuple[str, str], dict] = {  # (scale, task) -> PPOConfig fields t
     ("small", "control"): dict(batch_size=384, mini_batch_size=128, forward_batch_size=192,  # 128 samples per code
                                kl_groups=3, group_targets=[10.0, 6.5, 7.5]),  # KL per code: positive, neutral, negative
     ("small", "neutral"): dict(batch_size=128, mini_batch_size=64, forward_batch_size=128),  # a band reward: noisy
-    ("small", "preference"): dict(batch_size=192, mini_batch_size=64, forward_batch_size=192),  # past 91% at 64
+    ("small", "preference"): dict(batch_size=384, mini_batch_size=128, forward_batch_size=192,  # past 91% at 64
+                                  target=7.5),                                              # distinct-2 headroom
 }
 
 TASK_STEPS: dict[tuple[str, str], int] = {  # (scale, task) -> PPO steps, where they differ from the scale's preset
